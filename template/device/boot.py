@@ -1,0 +1,14 @@
+# boot.py runs first after every reset, before main.py.
+#
+# Keep it short and boring: no loops, no network, no sys.exit() (on esp32, rp2
+# and stm32 that soft-reboots straight back into boot.py, forever). All it does
+# is decide whether this is a safe-mode boot; main.py acts on the decision.
+# An exception here would skip main.py, so the decision itself never raises.
+import micropython
+
+# Room to report an exception raised where the heap cannot allocate.
+micropython.alloc_emergency_exception_buf(100)
+
+from runtime import safety  # noqa: E402
+
+safety.decide()

@@ -1,0 +1,94 @@
+# config.json: the device's settings, checked against the defaults.
+#
+# The defaults come from config.example.json (compiled into runtime/target by
+# `python -m tools build`). A key missing from config.json takes its default; a
+# key of the wrong type, or a file that is not JSON, means setup mode with a
+# message naming the problem, and the bad file is kept as config.json.bad.
+# Saving writes config.json.tmp, closes it, then renames it over config.json
+# (atomic on littlefs); a .tmp left by a reset is promoted at the next boot if
+# it is valid.
+import json
+import os
+
+PATH = "config.json"
+TMP = PATH + ".tmp"
+BAD = PATH + ".bad"
+
+
+def check(data, defaults, required=()):
+    # Return (config, problem): the merged settings, or None and a one-line reason.
+    if not isinstance(data, dict):
+        return None, "config.json must hold a JSON object {...}"
+    conf = dict(defaults)
+    for key, value in data.items():
+        if key in defaults:
+            want = type(defaults[key])
+            if type(value) is not want and not (want is float and type(value) is int):
+                return None, "config.json: %s should be %s, not %r" % (key, want.__name__, value)
+        conf[key] = value
+    for key in required:
+        if not conf.get(key):
+            return None, "config.json: %s is empty" % key
+    return conf, None
+
+
+def _read(path, defaults, required):
+    with open(path) as f:
+        try:
+            data = json.load(f)
+        except ValueError:
+            return None, "config.json is not valid JSON"
+    return check(data, defaults, required)
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def load(defaults, required=()):
+    # Return (config, None) or (None, problem). Never raises for a bad file.
+    try:
+        conf, problem = _read(PATH, defaults, required)
+    except OSError:
+        conf, problem = None, "no config.json"
+    if conf is None:
+        # An interrupted save may have left a good config.json.tmp.
+        try:
+            conf, tmp_problem = _read(TMP, defaults, required)
+        except OSError:
+            tmp_problem = "no tmp"
+        if conf is not None:
+            if problem != "no config.json":
+                _keep_aside()
+            os.rename(TMP, PATH)
+            return conf, None
+        _remove(TMP)
+        if problem != "no config.json":
+            _keep_aside()
+            problem += " (kept as %s)" % BAD
+        return None, problem
+    _remove(TMP)
+    return conf, None
+
+
+def _keep_aside():
+    _remove(BAD)
+    try:
+        os.rename(PATH, BAD)
+    except OSError:
+        pass
+
+
+def save(conf):
+    # Atomic replace: write the temporary file, close it, then rename.
+    with open(TMP, "w") as f:
+        json.dump(conf, f)
+    try:
+        os.rename(TMP, PATH)
+    except OSError:
+        # FAT (pyboard) cannot rename over an existing file.
+        _remove(PATH)
+        os.rename(TMP, PATH)

@@ -1,0 +1,103 @@
+# Safe mode, the crash-loop guard, the reset cause and resets.
+#
+# A boot is a safe-mode boot (app not started, REPL free) when:
+#   - the file SAFE_MODE exists on the flash,
+#   - the board's safe-mode button is held during boot, or
+#   - the app crashed in the last few boots before it ran stably.
+import os
+import sys
+
+from micropython import const
+
+from runtime import target
+
+SAFE_FLAG = "SAFE_MODE"
+NO_WATCHDOG_FLAG = "NO_WATCHDOG"
+_BOOTS_FILE = "boot_count"
+_MAX_CRASH_BOOTS = const(3)
+
+reason = None  # why this boot is a safe-mode boot, or None
+_driver = None
+
+
+def driver():
+    # The hardware driver of this port: drivers/<sys.platform>/ (linux is the virtual board).
+    global _driver
+    if _driver is None:
+        _driver = __import__("drivers." + sys.platform, None, None, ("led",))
+    return _driver
+
+
+def exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def _crash_boots():
+    try:
+        with open(_BOOTS_FILE) as f:
+            return int(f.read() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _set_crash_boots(n):
+    try:
+        if n:
+            with open(_BOOTS_FILE, "w") as f:
+                f.write(str(n))
+        elif exists(_BOOTS_FILE):
+            os.remove(_BOOTS_FILE)
+    except OSError:
+        pass  # a full or read-only flash must not stop the boot
+
+
+def decide():
+    # Called by boot.py. Never raises: boot.py must not fail.
+    global reason
+    try:
+        if exists(SAFE_FLAG):
+            reason = "the file %s is present (delete it to leave safe mode)" % SAFE_FLAG
+        elif driver().button_held(target.BUTTON):
+            reason = "the safe-mode button was held at boot"
+        elif _crash_boots() >= _MAX_CRASH_BOOTS:
+            reason = "the app crashed in %d boots in a row before running stably" % _crash_boots()
+            _set_crash_boots(0)  # the next reset tries the app again
+    except Exception as e:
+        reason = "the safe-mode check failed (%r)" % e
+    if reason:
+        print("safe mode:", reason)
+
+
+def app_starting():
+    # Counted before the app starts; cleared by app_stable() once it has run a while.
+    _set_crash_boots(_crash_boots() + 1)
+
+
+def app_stable():
+    _set_crash_boots(0)
+
+
+def reset_cause():
+    # Portable name of why the board (re)started. rp2 knows only PWRON_RESET and
+    # WDT_RESET, so names are looked up, never assumed.
+    import machine
+
+    try:
+        cause = machine.reset_cause()
+    except Exception:
+        return "unknown"
+    for name in ("PWRON_RESET", "HARD_RESET", "WDT_RESET", "DEEPSLEEP_RESET", "SOFT_RESET"):
+        if getattr(machine, name, None) == cause:
+            return name
+    return str(cause)
+
+
+def reset():
+    # A counted, deliberate reset: boot.py's crash-loop guard sees it.
+    import machine
+
+    machine.reset()
