@@ -1,0 +1,1 @@
+"""Host tools: python -m tools check | build | sim."""
