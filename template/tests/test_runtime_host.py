@@ -1,0 +1,71 @@
+"""Host tests of the runtime under CPython, with test doubles of the board's clock and sys."""
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "device" / "lib"))
+
+
+@pytest.fixture(autouse=True)
+def board_platform(monkeypatch, tmp_path):
+    # MicroPython's time.ticks_ms and sys.print_exception, as a board has them.
+    monkeypatch.setattr(time, "ticks_ms", lambda: int(time.monotonic() * 1000), raising=False)
+    monkeypatch.setattr(sys, "print_exception",
+                        lambda e, f=sys.stdout: traceback.print_exception(type(e), e, e.__traceback__, file=f),
+                        raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+DEFAULTS = {"wifi_ssid": "", "loop_interval_ms": 1000, "ratio": 0.5}
+
+
+def test_missing_keys_take_defaults_and_unknown_keys_are_kept():
+    from runtime import config
+
+    conf, problem = config.check({"wifi_ssid": "home", "ratio": 1, "mine": True}, DEFAULTS, ("wifi_ssid",))
+    assert problem is None
+    assert conf == {"wifi_ssid": "home", "loop_interval_ms": 1000, "ratio": 1, "mine": True}
+
+
+@pytest.mark.parametrize("data, expect", [
+    ([1, 2], "JSON object"),
+    ({"loop_interval_ms": True}, "loop_interval_ms should be int"),
+    ({"wifi_ssid": 5}, "wifi_ssid should be str"),
+    ({}, "wifi_ssid is empty"),
+])
+def test_wrong_types_name_the_key(data, expect):
+    from runtime import config
+
+    conf, problem = config.check(data, DEFAULTS, ("wifi_ssid",))
+    assert conf is None and expect in problem
+
+
+def test_save_is_atomic_and_loads_back(tmp_path):
+    from runtime import config
+
+    config.save({"wifi_ssid": "home"})
+    assert not (tmp_path / "config.json.tmp").exists()
+    assert json.loads((tmp_path / "config.json").read_text()) == {"wifi_ssid": "home"}
+    assert config.load(DEFAULTS, ("wifi_ssid",))[0]["wifi_ssid"] == "home"
+
+
+def test_log_never_exceeds_its_bound(tmp_path):
+    from runtime.log import Log
+
+    log = Log("DEBUG", "log.txt", 1000, 1)
+    for i in range(300):
+        log.debug("line %d %s", i, "é" * 20)
+    files = sorted(tmp_path.glob("log.txt*"))
+    assert [f.name for f in files] == ["log.txt", "log.txt.1"]
+    assert all(f.stat().st_size <= 1000 for f in files)
+
+
+def test_log_below_level_writes_nothing(tmp_path):
+    from runtime.log import Log
+
+    Log("ERROR", "log.txt", 1000, 1).info("quiet")
+    assert not (tmp_path / "log.txt").exists()
