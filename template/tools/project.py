@@ -1,0 +1,23 @@
+"""What every command needs: where things are, the project's answers and board facts, the tools."""
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEVICE = ROOT / "device"
+BUILD = ROOT / "build"
+PROJECT = json.loads((Path(__file__).parent / "project.json").read_text())
+BOARDS = PROJECT["boards"]
+FACTS = PROJECT["facts"]
+
+
+class Failure(Exception):
+    """A problem the user must fix; printed as one `error:` line, exit code 1."""
+
+
+def find(tool):
+    found = shutil.which(tool) or shutil.which(tool, path=str(Path(sys.executable).parent))
+    if not found:
+        raise Failure(f"{tool} not found: run `python -m pip install -r requirements-dev.txt`")
+    return found
