@@ -1,3 +1,4 @@
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -8,6 +9,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = yaml.safe_load((ROOT / "data" / "boards.yml").read_text())["boards"]
+
+# The validators of generated output, loaded from their one source.
+_spec = importlib.util.spec_from_file_location("checks", ROOT / "hooks" / "checks.py")
+checks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(checks)
 
 
 def tool(name):

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import CATALOGUE, ROOT, tool
+from conftest import CATALOGUE, ROOT, checks, tool
 
 
 def render(copie, **answers):
@@ -35,6 +35,8 @@ def test_each_board_renders_its_driver_and_compiles(copie, board):
         out = subprocess.run([mpy_cross, "-march=" + CATALOGUE[board]["march"], "-o", "/dev/null", str(src)],
                              capture_output=True, text=True)
         assert out.returncode == 0, f"{src}: {out.stderr}"
+    facts = {board: CATALOGUE[board]}
+    assert [f.text() for f in checks.run(result.project_dir, [board], facts, 0, mpy_cross)] == []
 
 
 def test_multi_board_project_has_every_port(copie):

@@ -13,7 +13,11 @@ def parser():
                            ("build", "check, then compile device/ into build/<board>/"),
                            ("sim", "run the build on the virtual board (MicroPython unix port)")):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("--board", default=BOARDS[0], choices=BOARDS, help="board id (default: %(default)s)")
+        if name == "check":
+            p.add_argument("--board", choices=BOARDS, help="check for this board only (default: every board)")
+            p.add_argument("--format", choices=("text", "json"), default="text", help="json: for other tools")
+        else:
+            p.add_argument("--board", default=BOARDS[0], choices=BOARDS, help="board id (default: %(default)s)")
         if name == "sim":
             p.add_argument("--flash", help="folder used as the board's flash (default: .sim/<board>)")
             p.add_argument("--ticks", type=int, default=0, help="stop cleanly after N ticks (0: run until Ctrl-C)")
@@ -33,7 +37,7 @@ def main(argv=None):
     a = parser().parse_args(argv)
     try:
         if a.command == "check":
-            return 0 if check.check(a.board) else 1
+            return 0 if check.check(a.board, a.format) else 1
         if a.command == "build":
             print(f"built {checked_build(a.board)}")
             return 0

