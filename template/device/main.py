@@ -38,7 +38,12 @@ def normal_mode(conf):
         from runtime.net import Wifi
 
         ctx.net = Wifi(conf, log)
-        ctx.net.connect(ctx.feed)
+        if not ctx.net.connect(ctx.feed) and conf["wifi_on_fail"] == "sleep":
+            log.warning("wifi: deep sleep for %d ms, then a fresh boot", conf["wifi_retry_ms"])
+            safety.app_stable()  # sleeping is not crashing
+            import machine
+
+            machine.deepsleep(conf["wifi_retry_ms"])
     import app
 
     app.setup(ctx)
@@ -61,9 +66,15 @@ def main():
     if problem:
         return setup_mode(problem)
     log.level = log.level_of(conf["log_level"])
+    for key in conf:
+        if key not in target.DEFAULTS:
+            log.warning("config.json: unknown key %s (not in config.example.json)", key)
     safety.app_starting()
     try:
         normal_mode(conf)
+    except KeyboardInterrupt:  # Ctrl-C (a person or mpremote), not a crash
+        safety.app_stable()
+        raise
     except Exception as e:  # crashed before or outside the heartbeat: log it, reset, count it
         log.exception("crash: %s" % e.__class__.__name__, e)
         safety.reset()

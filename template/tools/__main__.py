@@ -23,7 +23,10 @@ def parser():
             p.add_argument("--ticks", type=int, default=0, help="stop cleanly after N ticks (0: run until Ctrl-C)")
             p.add_argument("--heap", type=int, help="heap in bytes (default: the board's modeled heap)")
             p.add_argument("--hold-button", action="store_true", help="hold the safe-mode button at boot")
-            p.add_argument("--wifi", choices=("ok", "fail"), default="ok", help="fake Wi-Fi behaviour")
+            p.add_argument("--wifi", choices=("ok", "fail", "drop"), default="ok",
+                           help="fake Wi-Fi: ok, fail (never connects), drop (lost at tick 5, back at tick 15)")
+            p.add_argument("--flash-size", type=int, default=0, metavar="BYTES",
+                           help="flash capacity: writes beyond it fail with OSError 28 (ENOSPC)")
     return ap
 
 
@@ -41,7 +44,8 @@ def main(argv=None):
         if a.command == "build":
             print(f"built {checked_build(a.board)}")
             return 0
-        return sim.run(a.board, checked_build(a.board), a.flash, a.ticks, a.heap, a.hold_button, a.wifi)
+        return sim.run(a.board, checked_build(a.board), a.flash, a.ticks, a.heap, a.hold_button, a.wifi,
+                       a.flash_size)
     except Failure as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

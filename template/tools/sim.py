@@ -7,7 +7,8 @@ from pathlib import Path
 from .project import FACTS, ROOT, find
 
 VM = Path(__file__).parent / "vm"
-REBOOT = 42  # exit code of the fake machine.reset()
+# Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
+REBOOTS = {42: "HARD_RESET", 43: "DEEPSLEEP_RESET", 44: "WDT_RESET"}
 
 
 def install(build_dir, flash):
@@ -23,15 +24,16 @@ def install(build_dir, flash):
         shutil.copyfile(ROOT / "config.json", flash / "config.json")
 
 
-def vm_env(board, flash, ticks, cause, hold_button, wifi, state):
-    env = dict(os.environ, MICROPYPATH=f"{VM}::lib", MPSIM_RESET_CAUSE=cause,
-               MPSIM_TICKS=str(ticks), MPSIM_STATE=str(state), MPSIM_WIFI=wifi)
+def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
+    env = dict(os.environ, MICROPYPATH=f"{VM}::lib", MPSIM_RESET_CAUSE=cause, MPSIM_PORT=FACTS[board]["port"],
+               MPSIM_TICKS=str(ticks), MPSIM_STATE=str(state), MPSIM_WIFI=wifi,
+               MPSIM_FLASH_BYTES=str(flash_bytes or 0))
     if hold_button:
         env[f"MPSIM_PIN_{FACTS[board]['button']}"] = "0"
     return env
 
 
-def run(board, build_dir, flash, ticks, heap, hold_button, wifi):
+def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0):
     flash = Path(flash) if flash else ROOT / ".sim" / board
     install(build_dir, flash)
     heap = heap or FACTS[board]["heap_kib"] * 1024
@@ -39,12 +41,22 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi):
     done, cause = 0, "PWRON_RESET"
     while True:
         state.write_text("0")
-        env = vm_env(board, flash, ticks - done if ticks else 0, cause, hold_button, wifi, state)
-        rc = subprocess.run([find("micropython"), "-X", f"heapsize={heap}", "-c", "import simboot"],
-                            cwd=flash, env=env).returncode
+        env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, state, flash_bytes)
+        vm = subprocess.Popen([find("micropython"), "-X", f"heapsize={heap}", "-c", "import simboot"],
+                              cwd=flash, env=env)
+        try:
+            rc = vm.wait()
+        except KeyboardInterrupt:  # Ctrl-C reached the VM too: let it stop at its REPL
+            try:
+                vm.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                vm.kill()
+                vm.wait()
+            state.unlink(missing_ok=True)
+            return 130
         done += int(state.read_text() or 0)
-        if rc != REBOOT:
+        if rc not in REBOOTS:
             state.unlink(missing_ok=True)
             return rc
-        cause = "HARD_RESET"
-        print("sim: machine.reset(): rebooting", flush=True)
+        cause = REBOOTS[rc]
+        print(f"sim: rebooting ({cause})", flush=True)

@@ -1,14 +1,17 @@
 # Fake of the hardware `machine` module for the virtual board (MicroPython unix port).
+# Resets end the interpreter with an exit code that `python -m tools sim` turns into a reboot.
 import os
 import sys
 import time
 
+_PORT = os.getenv("MPSIM_PORT") or "esp32"
 PWRON_RESET = 1
-HARD_RESET = 2
 WDT_RESET = 3
-DEEPSLEEP_RESET = 4
-SOFT_RESET = 5
-_REBOOT = 42
+if _PORT != "rp2":  # rp2 knows only PWRON_RESET and WDT_RESET
+    HARD_RESET = 2
+    DEEPSLEEP_RESET = 4
+    SOFT_RESET = 5
+_EXIT = {"HARD_RESET": 42, "DEEPSLEEP_RESET": 43, "WDT_RESET": 44}
 _ticks = 0
 _limit = int(os.getenv("MPSIM_TICKS") or 0)
 
@@ -16,6 +19,11 @@ _limit = int(os.getenv("MPSIM_TICKS") or 0)
 def _save():
     with open(os.getenv("MPSIM_STATE"), "w") as f:
         f.write(str(_ticks))
+
+
+def _reboot(cause):
+    _save()
+    sys.exit(_EXIT[cause])
 
 
 def sim_idle(ms):
@@ -29,12 +37,21 @@ def sim_idle(ms):
 
 
 def reset_cause():
-    return globals()[os.getenv("MPSIM_RESET_CAUSE") or "PWRON_RESET"]
+    name = os.getenv("MPSIM_RESET_CAUSE") or "PWRON_RESET"
+    if name not in globals():  # rp2: machine.reset() reads back as WDT_RESET
+        name = "WDT_RESET" if name == "HARD_RESET" else "PWRON_RESET"
+    return globals()[name]
 
 
 def reset():
-    _save()
-    sys.exit(_REBOOT)
+    _reboot("HARD_RESET")
+
+
+def deepsleep(ms=0):
+    # A deep sleep is one pass of the sleep-and-boot loop: it counts as a tick.
+    print("sim: deep sleep for %d ms" % ms)
+    sim_idle(0)
+    _reboot("DEEPSLEEP_RESET")
 
 
 def unique_id():
@@ -81,6 +98,7 @@ class Signal:
 
 class WDT:
     def __init__(self, id=0, timeout=5000):
+        print("sim: watchdog started, %d ms" % timeout)
         self.timeout = timeout
         self.last = time.ticks_ms()
 
@@ -88,5 +106,5 @@ class WDT:
         now = time.ticks_ms()
         if time.ticks_diff(now, self.last) > self.timeout:
             print("sim: watchdog expired")
-            reset()
+            _reboot("WDT_RESET")
         self.last = now

@@ -1,7 +1,11 @@
-# Fake of the `network` module: a station that connects after a moment, or
-# never when `python -m tools sim --wifi fail` is given.
+# Fake of the `network` module, driven by `python -m tools sim --wifi`:
+#   ok    the station connects a moment after connect()
+#   fail  it never connects (no access point found)
+#   drop  it connects, the link drops at tick 5 and the access point is back at tick 15
 import os
 import time
+
+import machine
 
 STA_IF = 0
 AP_IF = 1
@@ -11,17 +15,24 @@ STAT_WRONG_PASSWORD = 2
 STAT_NO_AP_FOUND = 3
 STAT_CONNECT_FAIL = 4
 STAT_GOT_IP = 5
-_FAIL = os.getenv("MPSIM_WIFI") == "fail"
+_MODE = os.getenv("MPSIM_WIFI") or "ok"
 
 
 def country(code=None):
     return code
 
 
+def _ap_up():
+    if _MODE == "fail":
+        return False
+    return _MODE != "drop" or not 5 <= machine._ticks < 15
+
+
 class WLAN:
     def __init__(self, interface=STA_IF):
         self._active = False
         self._since = None
+        self._linked = False
 
     def active(self, on=None):
         if on is None:
@@ -35,13 +46,20 @@ class WLAN:
         self._since = None
 
     def isconnected(self):
-        return (not _FAIL and self._active and self._since is not None
-                and time.ticks_diff(time.ticks_ms(), self._since) > 50)
+        # Like a real station, a pending connect() keeps trying until the access point answers.
+        linked = (self._active and self._since is not None and _ap_up()
+                  and time.ticks_diff(time.ticks_ms(), self._since) > 50)
+        if self._linked and not linked and self._since is not None:
+            print("sim: wifi link lost")
+        self._linked = linked
+        return linked
 
     def status(self):
         if self.isconnected():
             return STAT_GOT_IP
-        return STAT_NO_AP_FOUND if _FAIL else STAT_CONNECTING
+        if not _ap_up():
+            return STAT_NO_AP_FOUND
+        return STAT_CONNECTING if self._since is not None else STAT_IDLE
 
     def ifconfig(self):
         return ("127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1")

@@ -1,6 +1,52 @@
 # Boots the virtual board like a real one: boot.py, then main.py (skipped when
 # boot.py raised), then "the REPL", which ends the run.
+import os
 import sys
+
+_FLASH_BYTES = int(os.getenv("MPSIM_FLASH_BYTES") or 0)
+
+
+def _used(path="."):
+    total = 0
+    for name, kind, *_ in os.ilistdir(path):
+        full = path + "/" + name
+        total += _used(full) if kind == 0x4000 else os.stat(full)[6]
+    return total
+
+
+class _SmallFlashFile:
+    # A file on a flash of MPSIM_FLASH_BYTES: a write beyond it fails with
+    # OSError 28 (ENOSPC), as on a full board.
+    def __init__(self, f):
+        self.f = f
+
+    def write(self, data):
+        if _used() + len(data) > _FLASH_BYTES:
+            raise OSError(28)
+        n = self.f.write(data)
+        self.f.flush()
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+if _FLASH_BYTES:
+    import builtins
+
+    _open = builtins.open
+
+    def _flash_open(path, mode="r", *args):
+        f = _open(path, mode, *args)
+        return _SmallFlashFile(f) if ("w" in mode or "a" in mode) else f
+
+    builtins.open = _flash_open
 
 try:
     import boot  # noqa: F401
@@ -9,5 +55,9 @@ except Exception as e:
     sys.print_exception(e)
     ok = False
 if ok:
-    import main  # noqa: F401
+    try:
+        import main  # noqa: F401
+    except KeyboardInterrupt as e:
+        sys.print_exception(e)
+        print("sim: Ctrl-C: the firmware stopped")
 print("sim: firmware returned to the REPL")

@@ -10,6 +10,11 @@
 import json
 import os
 
+# Settings that take one of a few words.
+CHOICES = {
+    "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
+    "wifi_on_fail": ("offline", "retry", "sleep"),
+}
 PATH = "config.json"
 TMP = PATH + ".tmp"
 BAD = PATH + ".bad"
@@ -25,6 +30,8 @@ def check(data, defaults, required=()):
             want = type(defaults[key])
             if type(value) is not want and not (want is float and type(value) is int):
                 return None, "config.json: %s should be %s, not %r" % (key, want.__name__, value)
+            if key in CHOICES and value not in CHOICES[key]:
+                return None, "config.json: %s should be one of %s, not %r" % (key, ", ".join(CHOICES[key]), value)
         conf[key] = value
     for key in required:
         if not conf.get(key):
@@ -85,7 +92,7 @@ def _keep_aside():
 def save(conf):
     # Atomic replace: write the temporary file, close it, then rename.
     with open(TMP, "w") as f:
-        json.dump(conf, f)
+        f.write(json.dumps(conf))
     try:
         os.rename(TMP, PATH)
     except OSError:

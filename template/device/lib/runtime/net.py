@@ -60,7 +60,10 @@ class Wifi:
         return True
 
     def keep_up(self):
-        # Called once per tick: never blocks. Reconnects with a growing backoff.
+        # Called once per tick: never blocks. Reconnects with a growing backoff,
+        # unless the config says to stay offline (wifi_on_fail: offline).
+        if self.config["wifi_on_fail"] == "offline":
+            return
         now = time.ticks_ms()
         if self._since is not None:
             if self.wlan.isconnected():
