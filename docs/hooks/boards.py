@@ -189,7 +189,7 @@ def _templated(value):
 
 
 def question_facts(name, spec):
-    qtype = spec.get("type", "str")
+    qtype = f"`{spec.get('type', 'str')}`"
     if spec.get("multiselect"):
         qtype += ", several choices"
     default = spec.get("default")
@@ -200,8 +200,7 @@ def question_facts(name, spec):
     else:
         default_text = _scalar(default)
     choices = spec.get("choices")
-    rows = [("Prompt", spec.get("help", "").strip().replace("|", "\\|")), ("Type", f"`{qtype}`"),
-            ("Default", default_text)]
+    rows = [("Prompt", spec.get("help", "").strip()), ("Type", qtype), ("Default", default_text)]
     if isinstance(choices, dict):
         rows.append(("Choices", ", ".join(f"`{v}`" for v in choices.values())))
     elif isinstance(choices, list):
@@ -209,10 +208,10 @@ def question_facts(name, spec):
     elif _templated(choices):
         rows.append(("Choices", "the boards of the catalogue, see [Boards](boards/index.md)"))
     if "when" in spec:
-        rows.append(("Asked", "only when the condition below holds"))
+        rows.append(("Asked", "only in the cases explained below"))
     if spec.get("validator"):
         rows.append(("Checked", "yes: a bad answer is refused with a message naming it"))
-    return "\n".join(["| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
+    return "\n".join(f"- **{k}:** {v}" for k, v in rows)
 
 
 # ----------------------------------------------------------------------------
