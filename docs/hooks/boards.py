@@ -241,8 +241,7 @@ def on_files(files, config):
 
 def on_page_markdown(markdown, page, config, files):
     root = _root(config)
-    cat = load_catalogue(root)
-    questions = load_questions(root)
+    cat, questions = load_catalogue(root), load_questions(root)  # small files: read fresh for `mkdocs serve`
     prefix = "../" * page.file.src_uri.count("/")
 
     def replace(match):
