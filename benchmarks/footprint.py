@@ -1,0 +1,141 @@
+"""Memory and boot time of the generated firmware on the virtual board, per board.
+
+For each board's rendering (Wi-Fi where the board has it, file logging on) it prints:
+  - the smallest unix-port heap at which boot + 100 ticks succeed, for the .mpy build and for
+    an all-.py build, and whether 1000 ticks also run at the .mpy figure (no growth per tick);
+  - the heap held after boot (gc.mem_alloc() after a collect at tick 1), and the part of it
+    taken by the fakes of machine/network (in ROM on a board, so not the firmware's);
+  - the growth per tick between tick 10 and tick 1000 (bytes held after a collect);
+  - boot to first tick: interpreter start to the first app.loop call, in ms;
+and, as the floor, the smallest heap of a bare interpreter running an empty main.py.
+
+Run: python benchmarks/footprint.py [board ...]
+"""
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import copier
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = yaml.safe_load((ROOT / "data" / "boards.yml").read_text())["boards"]
+PERIOD = 1 << 30  # MicroPython's time.ticks_ms() wraps here
+PROBE = """import gc, time
+def setup(ctx):
+    pass
+def loop(ctx):
+    if ctx.tick == 0:
+        print("bench: first tick", time.ticks_ms())
+    if ctx.tick in (1, 10, 1000):
+        gc.collect()
+        print("bench: tick", ctx.tick, gc.mem_alloc())
+"""
+
+
+class VirtualBoard:
+    def __init__(self, project, board):
+        sys.path.insert(0, str(project))
+        from tools import build, project as facts, sim  # the rendered project's own tools
+
+        self.sim, self.board = sim, board
+        self.builds = {}
+        for as_py in (False, True):  # both builds write build/<board>/: keep each in its own folder
+            self.builds[as_py] = Path(project) / f"bench-{'py' if as_py else 'mpy'}"
+            shutil.copytree(build.build(board, as_py=as_py), self.builds[as_py])
+        self.micropython = facts.find("micropython")
+
+    def run(self, heap, ticks, as_py=False, app=None):
+        with tempfile.TemporaryDirectory() as flash:
+            flash = Path(flash)
+            self.sim.install(self.builds[as_py], flash)
+            (flash / "config.json").write_text(json.dumps({"wifi_ssid": "bench"}))
+            if app:
+                (flash / "app.py").write_text(app)
+            env = self.sim.vm_env(self.board, ticks, "PWRON_RESET", False, "ok", flash / ".ticks")
+            started = time.monotonic()
+            out = subprocess.run([self.micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
+                                 cwd=flash, env=env, capture_output=True, text=True)
+            return started, out
+
+    def ok(self, heap, ticks, as_py=False):
+        _, out = self.run(heap, ticks, as_py)
+        return out.returncode == 0 and f"sim: {ticks} ticks done" in out.stdout
+
+    def smallest(self, ticks, as_py=False):
+        lo, hi = 2048, CATALOGUE[self.board]["heap_kib"] * 1024 * 2
+        if not self.ok(hi, ticks, as_py):
+            return None
+        while hi - lo > 128:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if self.ok(mid, ticks, as_py) else (mid, hi)
+        return hi
+
+    def probe(self):
+        started, out = self.run(CATALOGUE[self.board]["heap_kib"] * 1024, 1001, app=PROBE)
+        held, first = {}, None
+        for line in out.stdout.splitlines():
+            words = line.split()
+            if line.startswith("bench: tick"):
+                held[int(words[2])] = int(words[3])
+            elif line.startswith("bench: first tick"):
+                first = (int(words[3]) - int(started * 1000)) % PERIOD
+        return held, first
+
+    def fakes(self):
+        script = ("import gc; gc.collect(); a = gc.mem_alloc(); import machine, network; gc.collect(); "
+                  "print(gc.mem_alloc() - a)")
+        with tempfile.TemporaryDirectory() as tmp:
+            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok", Path(tmp) / ".ticks")
+            out = subprocess.run([self.micropython, "-X", "heapsize=256K", "-c", script], env=env, cwd=tmp,
+                                 capture_output=True, text=True)
+        return int(out.stdout.split()[-1])
+
+
+def floor(micropython):
+    with tempfile.TemporaryDirectory() as tmp:
+        Path(tmp, "main.py").write_text("")
+
+        def ok(heap):
+            out = subprocess.run([micropython, "-X", f"heapsize={heap}", "-c", "import main"], cwd=tmp,
+                                 capture_output=True)
+            return out.returncode == 0
+
+        lo, hi = 256, 65536
+        while hi - lo > 64:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+        return hi
+
+
+def main(boards):
+    print(f"{'board':<12} {'100 ticks .mpy':>14} {'.py':>7} {'1000 same':>9} {'held':>7} {'fakes':>6} "
+          f"{'grow/tick':>9} {'boot ms':>7} {'modeled':>8}")
+    micropython = None
+    for board in boards or sorted(CATALOGUE):
+        with tempfile.TemporaryDirectory() as tmp:
+            copier.run_copy(str(ROOT), tmp, data={"boards": [board], "wifi": CATALOGUE[board]["wifi"],
+                                                  "log_to_file": True},
+                            defaults=True, vcs_ref="HEAD", quiet=True)
+            vb = VirtualBoard(tmp, board)
+            micropython = vb.micropython
+            mpy, py = vb.smallest(100), vb.smallest(100, as_py=True)
+            same = "yes" if mpy and vb.ok(mpy, 1000) else "no"
+            held, first = vb.probe()
+            grow = (held[1000] - held[10]) / 990 if 10 in held and 1000 in held else float("nan")
+            print(f"{board:<12} {mpy or 'fails':>14} {py or 'fails':>7} {same:>9} {held.get(1, 0):>7} "
+                  f"{vb.fakes():>6} {grow:>9.2f} {first if first is not None else '-':>7} "
+                  f"{CATALOGUE[board]['heap_kib'] * 1024:>8}", flush=True)
+            sys.path.pop(0)
+            for name in [m for m in sys.modules if m == "tools" or m.startswith("tools.")]:
+                del sys.modules[name]
+    print(f"{'floor':<12} {floor(micropython):>14}   (bare interpreter, empty main.py)")
+    print("bytes of unix-port heap (64-bit objects: about twice a 32-bit board's figure)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
