@@ -344,3 +344,26 @@ def test_check_update_reports_a_newer_release(template_repo, tmp_path):
     following = f"{v.major}.{v.minor + 1}.0"
     git("tag", f"v{following}", "HEAD", cwd=repo)
     assert check_update() == {"update_available": True, "current_version": newest, "latest_version": following}
+
+
+def test_template_changes_never_reach_user_owned_files(template_repo, tmp_path):
+    """A later release that rewrites the example app.py must not touch the user's app.py, while
+    its change to a template-owned file arrives. The release is simulated in a throwaway clone."""
+    repo = tmp_path / "next"
+    git("clone", "--quiet", str(template_repo.path), str(repo), cwd=tmp_path)
+    project = copy(repo, "HEAD", USER_ANSWERS, tmp_path / "project")
+    (project / "device/app.py").write_text(USER_APP)
+    (project / "device/drivers/soil.py").write_text(USER_DRIVER)
+    commit_all(project, "our app")
+
+    app, main = repo / "template/device/app.py", repo / "template/device/main.py"
+    app.write_text(app.read_text().replace("def loop(ctx):", "def loop(ctx):\n    ctx.led.toggle()", 1)
+                   + "\n\ndef teardown(ctx):\n    pass\n")
+    main.write_text(main.read_text() + "# next release\n")
+    git("commit", "-q", "-am", "next release: the example app blinks the LED", cwd=repo)
+
+    update_to_head(project)
+    assert (project / "device/app.py").read_text() == USER_APP
+    assert (project / "device/drivers/soil.py").read_text() == USER_DRIVER
+    assert (project / "device/main.py").read_text().endswith("# next release\n")
+    assert not conflict_markers(project) and not list(project.rglob("*.rej"))
