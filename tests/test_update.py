@@ -171,6 +171,9 @@ def rebuild_history(dst):
             pytest.fail(f"release {r['version']}: commit {r['commit']} is not in the history of HEAD; "
                         "fix data/releases.yml")
     git("clone", "--quiet", "--no-checkout", str(ROOT), str(dst), cwd=dst.parent)
+    # HEAD of the clone = HEAD of this checkout, even if that is detached or a linked worktree.
+    git("fetch", "--quiet", str(ROOT), "HEAD", cwd=dst)
+    git("reset", "--quiet", "--soft", "FETCH_HEAD", cwd=dst)
     # The working tree under test: tracked and untracked files, minus what .gitignore ignores.
     listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=ROOT).stdout
     for rel in sorted(set(filter(None, listed.split("\0")))):
