@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from . import build, check, sim
+from . import build, check, sim, typecheck
 from .project import BOARDS, Failure
 
 
@@ -20,6 +20,7 @@ def parser():
             p.add_argument("--heap", type=int, help="heap in bytes (default: the board's modeled heap)")
             p.add_argument("--hold-button", action="store_true", help="hold the safe-mode button at boot")
             p.add_argument("--wifi", choices=("ok", "fail"), default="ok", help="fake Wi-Fi behaviour")
+    sub.add_parser("typecheck", help="type-check device/ with the primary board's MicroPython stubs")
     return ap
 
 
@@ -34,6 +35,8 @@ def main(argv=None):
     try:
         if a.command == "check":
             return 0 if check.check(a.board) else 1
+        if a.command == "typecheck":
+            return 0 if typecheck.typecheck(typecheck.stubs_board()) else 1
         if a.command == "build":
             print(f"built {checked_build(a.board)}")
             return 0
