@@ -20,7 +20,7 @@ def parser():
             p.add_argument("--heap", type=int, help="heap in bytes (default: the board's modeled heap)")
             p.add_argument("--hold-button", action="store_true", help="hold the safe-mode button at boot")
             p.add_argument("--wifi", choices=("ok", "fail"), default="ok", help="fake Wi-Fi behaviour")
-    sub.add_parser("typecheck", help="type-check device/ with the primary board's MicroPython stubs")
+    sub.add_parser("typecheck", help="type-check device/ against the MicroPython stubs in requirements-dev.txt")
     return ap
 
 

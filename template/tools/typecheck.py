@@ -1,9 +1,10 @@
 """`python -m tools typecheck`: the type checker (basedpyright) on device/, with MicroPython's stubs.
 
-The primary board's stubs package (pinned in requirements-dev.txt) puts `machine.pyi`,
-`time.pyi` ... into site-packages, where a type checker would still prefer CPython's own
-`time` and `sys`. So the stubs of that package and of micropython-stdlib-stubs are copied into
-`.typings/` (ignored by git), which pyrightconfig.json names as the typeshed path and an import path: the
+The stubs package pinned in requirements-dev.txt (the primary board's; the first Wi-Fi board's
+when the primary has no radio but the project has Wi-Fi) puts `machine.pyi`, `time.pyi` ...
+into site-packages, where a type checker would still prefer CPython's own `time` and `sys`.
+So the stubs of that package and of micropython-stdlib-stubs are copied into `.typings/`
+(ignored by git), which pyrightconfig.json names as the typeshed path and an import path: the
 command line, pre-commit, CI and the editor then all see MicroPython's `time.ticks_ms`,
 `sys.print_exception`, `machine`, `network` and `micropython.const`.
 """
@@ -61,7 +62,7 @@ def stubs_board():
 def typecheck(board):
     """Run basedpyright on device/ against `board`'s stubs; True when it reports no error.
 
-    pyrightconfig.json checks the drivers of the primary board's port and drivers/linux (against
+    pyrightconfig.json checks the drivers of that board's port and drivers/linux (against
     the virtual board's fakes in tools/vm) fully; the drivers of other ports are checked against
     the same stubs with their port-only modules (rp2, pyb, esp32 ...) left unresolved.
     """
