@@ -1,4 +1,5 @@
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -29,3 +30,25 @@ def run_vm(script, cwd, heap="64K"):
         cwd=cwd, capture_output=True, text=True, timeout=60,
         env={"MICROPYPATH": ":" + str(cwd / "lib"), "PATH": "/usr/bin:/bin"},
     )
+
+
+STUBS = ROOT / ".stubs"
+
+
+def stubs_env(project_dir):
+    """Environment in which a rendered project's tests find the stubs its requirements-dev.txt pins.
+
+    Each board has its own MicroPython stubs package, and they collide in one environment (all
+    ship machine.pyi ...), so each pinned package is installed once into .stubs/<name-version>/
+    and put on PYTHONPATH for the project that pins it, as `pip install -r` would for a user.
+    """
+    spec = next(line for line in (project_dir / "requirements-dev.txt").read_text().split()
+                if line.startswith("micropython-") and "-stubs==" in line)
+    target = STUBS / spec.replace("==", "-")
+    if not (target / ".complete").is_file():
+        shutil.rmtree(target, ignore_errors=True)
+        out = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
+                              "--target", str(target), spec], capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, f"could not install {spec}: {out.stderr[-2000:]}"
+        (target / ".complete").write_text(spec + "\n")
+    return dict(os.environ, PYTHONPATH=str(target))

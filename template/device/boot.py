@@ -11,6 +11,6 @@ import micropython
 if hasattr(micropython, "alloc_emergency_exception_buf"):
     micropython.alloc_emergency_exception_buf(100)
 
-from runtime import safety  # noqa: E402
+from runtime import safety
 
 safety.decide()

@@ -63,7 +63,7 @@ def main():
         log.info("safe mode: fix the cause, then reset the board (mpremote reset)")
         return
     conf, problem = config.load(target.DEFAULTS, target.REQUIRED)
-    if problem:
+    if conf is None:
         return setup_mode(problem)
     log.level = log.level_of(conf["log_level"])
     for key in conf:

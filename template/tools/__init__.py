@@ -1,1 +1,1 @@
-"""Host tools: python -m tools check | build | sim."""
+"""Host tools: python -m tools check | build | sim | typecheck."""

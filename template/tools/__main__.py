@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from . import build, check, sim
+from . import build, check, sim, typecheck
 from .project import BOARDS, Failure
 
 
@@ -27,6 +27,7 @@ def parser():
                            help="fake Wi-Fi: ok, fail (never connects), drop (lost at tick 5, back at tick 15)")
             p.add_argument("--flash-size", type=int, default=0, metavar="BYTES",
                            help="flash capacity: writes beyond it fail with OSError 28 (ENOSPC)")
+    sub.add_parser("typecheck", help="type-check device/ against the MicroPython stubs in requirements-dev.txt")
     return ap
 
 
@@ -41,6 +42,8 @@ def main(argv=None):
     try:
         if a.command == "check":
             return 0 if check.check(a.board, a.format) else 1
+        if a.command == "typecheck":
+            return 0 if typecheck.typecheck(typecheck.stubs_board()) else 1
         if a.command == "build":
             print(f"built {checked_build(a.board)}")
             return 0

@@ -12,14 +12,15 @@ KEEP_AS_PY = ("boot.py", "main.py")
 def target_source(board):
     """runtime/target: this build's board facts and config defaults, read by the firmware."""
     facts = FACTS[board]
+    wifi = PROJECT["wifi"] and facts["wifi"]  # a board without a radio has no `network` module
     defaults = json.loads((ROOT / "config.example.json").read_text())
     values = {
         "PROJECT": PROJECT["project"], "BOARD": board, "LABEL": facts["label"], "LED": facts["led"],
         "LED_ACTIVE_LOW": facts["led_active_low"], "BUTTON": facts["button"], "WDT_MAX_MS": facts["wdt_max_ms"],
-        "WIFI": PROJECT["wifi"], "COUNTRY": PROJECT["country"], "WATCHDOG": PROJECT["watchdog"],
+        "WIFI": wifi, "COUNTRY": PROJECT["country"], "WATCHDOG": PROJECT["watchdog"],
         "LOG_LEVEL": PROJECT["log_level"], "LOG_FILE": PROJECT["log_file"],
         "LOG_MAX_BYTES": PROJECT["log_max_bytes"], "LOG_BACKUPS": PROJECT["log_backups"],
-        "DEFAULTS": defaults, "REQUIRED": ("wifi_ssid",) if PROJECT["wifi"] else (),
+        "DEFAULTS": defaults, "REQUIRED": ("wifi_ssid",) if wifi else (),
     }
     lines = ["# Written by `python -m tools build`: this build's board facts and config defaults."]
     lines += [f"{k} = {v!r}" for k, v in values.items()]

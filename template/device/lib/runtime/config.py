@@ -64,9 +64,9 @@ def load(defaults, required=()):
     if conf is None:
         # An interrupted save may have left a good config.json.tmp.
         try:
-            conf, tmp_problem = _read(TMP, defaults, required)
+            conf, _ = _read(TMP, defaults, required)
         except OSError:
-            tmp_problem = "no tmp"
+            pass
         if conf is not None:
             if problem != "no config.json":
                 _keep_aside()

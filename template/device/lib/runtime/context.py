@@ -13,6 +13,10 @@ from micropython import const
 
 from runtime import safety
 
+TYPE_CHECKING = False  # the type checker reads it as True; MicroPython has no typing module
+if TYPE_CHECKING:
+    from runtime.net import Wifi
+
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
 
 
@@ -23,7 +27,7 @@ class Context:
         self.board = board
         self.hw = hw
         self.tick = 0
-        self.net = None
+        self.net: Wifi | None = None  # not evaluated: annotations in functions are skipped
         self.led = hw.led(board.LED, board.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0

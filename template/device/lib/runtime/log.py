@@ -15,7 +15,7 @@ LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 class Log:
     def __init__(self, level="INFO", path=None, max_bytes=8192, backups=2):
         self.level = self.level_of(level)
-        self.path = path
+        self.path = path or ""  # "": console only
         self.max_bytes = max_bytes
         self.backups = backups
         self.dropped = 0
@@ -46,8 +46,9 @@ class Log:
         # The message, then the traceback, on the console and in the file.
         self._log(40, "ERROR", msg, ())
         buf = io.StringIO()
-        sys.print_exception(exc, buf)
-        trace = buf.getvalue()
+        # MicroPython's StringIO is a stream with getvalue(); its stubs (1.29) say neither.
+        sys.print_exception(exc, buf)  # pyright: ignore[reportArgumentType]
+        trace = buf.getvalue()  # pyright: ignore[reportAttributeAccessIssue]
         print(trace, end="")
         if self.path:
             self._append(trace)
@@ -57,8 +58,8 @@ class Log:
             return
         if args:
             msg = msg % args
-        ms = time.ticks_ms()
-        line = "%d.%03d %s %s\n" % (ms // 1000, ms % 1000, name, msg)
+        ms = time.ticks_ms()  # an int that wraps; the stubs make it opaque to steer towards ticks_diff()
+        line = "%d.%03d %s %s\n" % (ms // 1000, ms % 1000, name, msg)  # pyright: ignore[reportOperatorIssue]
         print(line, end="")
         if self.path:
             self._append(line)

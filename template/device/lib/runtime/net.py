@@ -37,7 +37,8 @@ class Wifi:
             self.wlan.connect(self.config["wifi_ssid"], self.config["wifi_password"])
 
     def _give_up(self, waited):
-        self.log.warning("wifi: not connected after %d ms (%s); going on offline", waited, status_name(self.wlan.status()))
+        self.log.warning("wifi: not connected after %d ms (%s); going on offline",
+                         waited, status_name(self.wlan.status()))
         self.wlan.disconnect()
         self.wlan.active(False)
 

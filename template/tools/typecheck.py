@@ -1,0 +1,72 @@
+"""`python -m tools typecheck`: the type checker (basedpyright) on device/, with MicroPython's stubs.
+
+The stubs package pinned in requirements-dev.txt (the primary board's; the first Wi-Fi board's
+when the primary has no radio but the project has Wi-Fi) puts `machine.pyi`, `time.pyi` ...
+into site-packages, where a type checker would still prefer CPython's own `time` and `sys`.
+So the stubs of that package and of micropython-stdlib-stubs are copied into `.typings/`
+(ignored by git), which pyrightconfig.json names as the typeshed path and an import path: the
+command line, pre-commit, CI and the editor then all see MicroPython's `time.ticks_ms`,
+`sys.print_exception`, `machine`, `network` and `micropython.const`.
+"""
+import importlib.metadata
+import shutil
+import subprocess
+
+from .project import BOARDS, FACTS, ROOT, Failure, find
+
+TYPINGS = ROOT / ".typings"
+STAMP = TYPINGS / "STUBS"
+STDLIB_STUBS = "micropython-stdlib-stubs"
+
+
+def _installed(spec):
+    """The installed distribution of a pinned requirement `name==version`, or Failure."""
+    name, _, version = spec.partition("==")
+    try:
+        dist = importlib.metadata.distribution(name)
+    except importlib.metadata.PackageNotFoundError:
+        raise Failure(f"{name} is not installed: run `python -m pip install -r requirements-dev.txt`") from None
+    if version and dist.version != version:
+        raise Failure(f"{name} {dist.version} is installed, this project pins {version}: "
+                      "run `python -m pip install -r requirements-dev.txt`")
+    return dist
+
+
+def prepare(board):
+    """Fill .typings/ with the stubs of `board` (and MicroPython's stdlib stubs); return its path."""
+    spec = FACTS[board]["stubs"]
+    stdlib = _installed(STDLIB_STUBS)
+    want = f"{spec}\n{STDLIB_STUBS}=={stdlib.version}\n"
+    if STAMP.is_file() and STAMP.read_text() == want:
+        return TYPINGS
+    shutil.rmtree(TYPINGS, ignore_errors=True)
+    for dist in (_installed(spec), stdlib):
+        for f in dist.files or ():
+            if f.suffix == ".pyi" or f.name == "VERSIONS":
+                dst = TYPINGS / f
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(dist.locate_file(f), dst)
+    STAMP.write_text(want)
+    return TYPINGS
+
+
+def stubs_board():
+    """The chosen board whose stubs requirements-dev.txt pins (see the README)."""
+    pinned = (ROOT / "requirements-dev.txt").read_text().split()
+    for board in BOARDS:
+        if FACTS[board]["stubs"] in pinned:
+            return board
+    raise Failure("requirements-dev.txt pins no MicroPython stubs package of the boards " + ", ".join(BOARDS))
+
+
+def typecheck(board):
+    """Run basedpyright on device/ against `board`'s stubs; True when it reports no error.
+
+    pyrightconfig.json checks the drivers of that board's port and drivers/linux (against
+    the virtual board's fakes in tools/vm) fully; the drivers of other ports are checked against
+    the same stubs with their port-only modules (rp2, pyb, esp32 ...) left unresolved.
+    """
+    prepare(board)
+    out = subprocess.run([find("basedpyright"), "--project", str(ROOT / "pyrightconfig.json")], cwd=ROOT)
+    return out.returncode == 0
+
