@@ -39,7 +39,8 @@ CONFIG_READ_NAMES = ("conf", "config", "cfg")
 
 
 class Finding:
-    __slots__ = ("level", "code", "path", "line", "what", "why", "fix")
+    FIELDS = ("level", "code", "path", "line", "what", "why", "fix")  # the order of --format json
+    __slots__ = FIELDS
 
     def __init__(self, level, code, path, line, what, why, fix):
         self.level, self.code, self.path, self.line = level, code, path, line
@@ -50,7 +51,7 @@ class Finding:
         return f"{where}: {self.level} [{self.code}] {self.what}: {self.why}; {self.fix}"
 
     def as_dict(self):
-        return {k: getattr(self, k) for k in self.__slots__}
+        return {k: getattr(self, k) for k in self.FIELDS}
 
 
 class Project:

@@ -134,7 +134,7 @@ def test_failing_loop_is_logged_then_a_counted_reset(tmp_path):
     assert "ValueError: sensor unplugged" in out.stdout and "app.loop failed (1 in a row)" in out.stdout
     assert "5 failures in a row: resetting the board" in out.stdout
     cause = "WDT_RESET" if PORT == "rp2" else "HARD_RESET"
-    assert f"rebooting (HARD_RESET)" in out.stdout and f"reset cause {cause}" in out.stdout
+    assert "rebooting (HARD_RESET)" in out.stdout and f"reset cause {cause}" in out.stdout
     assert "safe mode: the app crashed in 3 boots in a row" in out.stdout
     if PROJECT["log_file"]:
         assert "ValueError: sensor unplugged" in logged(tmp_path)
