@@ -20,8 +20,6 @@ def install(build_dir, flash):
             dst.parent.mkdir(parents=True, exist_ok=True)
             if not dst.exists() or dst.read_bytes() != src.read_bytes():
                 shutil.copyfile(src, dst)
-    if (ROOT / "config.json").exists() and not (flash / "config.json").exists():
-        shutil.copyfile(ROOT / "config.json", flash / "config.json")
 
 
 def vm_modules():
@@ -46,8 +44,14 @@ def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
 
 
 def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0):
-    flash = Path(flash) if flash else ROOT / ".sim" / board
-    install(build_dir, flash)
+    if flash:
+        flash = Path(flash)
+        install(build_dir, flash)
+    else:  # the default flash starts from the project's config.json, when there is one
+        flash = ROOT / ".sim" / board
+        install(build_dir, flash)
+        if (ROOT / "config.json").exists() and not (flash / "config.json").exists():
+            shutil.copyfile(ROOT / "config.json", flash / "config.json")
     heap = heap or FACTS[board]["heap_kib"] * 1024
     state = flash.parent / f".{flash.name}.ticks"
     done, cause = 0, "PWRON_RESET"
