@@ -34,7 +34,8 @@ def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
 
 
 def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0):
-    flash = Path(flash) if flash else ROOT / ".sim" / board
+    # Resolved: the VM runs inside the flash folder, so a relative path would point elsewhere there.
+    flash = (Path(flash) if flash else ROOT / ".sim" / board).resolve()
     install(build_dir, flash)
     heap = heap or FACTS[board]["heap_kib"] * 1024
     state = flash.parent / f".{flash.name}.ticks"
