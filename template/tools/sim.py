@@ -34,10 +34,10 @@ def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
 
 
 def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0):
-    # Resolved: the VM runs inside the flash folder, so a relative path would point elsewhere there.
-    flash = (Path(flash) if flash else ROOT / ".sim" / board).resolve()
+    flash = Path(flash) if flash else ROOT / ".sim" / board
     install(build_dir, flash)
     heap = heap or FACTS[board]["heap_kib"] * 1024
+    flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
     state = flash.parent / f".{flash.name}.ticks"
     done, cause = 0, "PWRON_RESET"
     while True:
