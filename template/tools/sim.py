@@ -53,6 +53,7 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0):
         if (ROOT / "config.json").exists() and not (flash / "config.json").exists():
             shutil.copyfile(ROOT / "config.json", flash / "config.json")
     heap = heap or FACTS[board]["heap_kib"] * 1024
+    flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
     state = flash.parent / f".{flash.name}.ticks"
     done, cause = 0, "PWRON_RESET"
     while True:

@@ -1,0 +1,48 @@
+"""The docs site keeps up with the code it describes: every validator and every sim option is documented."""
+import ast
+import re
+
+from conftest import ROOT
+
+
+def check_codes():
+    """(code, level) of every finding hooks/checks.py can report, read from its p.add(...) calls."""
+    tree = ast.parse((ROOT / "hooks" / "checks.py").read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add"
+                and len(node.args) >= 2 and isinstance(node.args[0], ast.Name)
+                and isinstance(node.args[1], ast.Constant)):
+            found.add((node.args[1].value, node.args[0].id.lower()))
+    return found
+
+
+def sim_options():
+    """The options of `python -m tools sim`, read from the project's argument parser."""
+    source = (ROOT / "template" / "tools" / "__main__.py").read_text()
+    return set(re.findall(r'add_argument\("(--[\w-]+)"', source)) - {"--format"}
+
+
+def test_every_validator_is_documented_with_its_level():
+    codes = check_codes()
+    assert {("boot-exit", "error"), ("except-all", "error"), ("big-module", "warning")} <= codes
+    page = (ROOT / "docs" / "checks.md").read_text()
+    rows = dict(re.findall(r"^\| `([\w-]+)` \| (error|warning) \|", page, re.M))
+    missing = sorted(code for code, _ in codes if code not in rows)
+    assert not missing, f"docs/checks.md has no row for: {', '.join(missing)}"
+    wrong = sorted(code for code, level in codes if rows[code] != level)
+    assert not wrong, f"docs/checks.md gives the wrong level for: {', '.join(wrong)}"
+    stale = sorted(set(rows) - {code for code, _ in codes})
+    assert not stale, f"docs/checks.md documents checks that do not exist: {', '.join(stale)}"
+
+
+def test_every_sim_option_is_documented_on_the_virtual_board_page():
+    options = sim_options()
+    assert {"--flash", "--ticks", "--wifi", "--flash-size", "--hold-button"} <= options
+    page = (ROOT / "docs" / "virtual-board.md").read_text()
+    table = set(re.findall(r"^\| `(--[\w-]+)", page, re.M))
+    assert options <= table, f"docs/virtual-board.md lacks: {', '.join(sorted(options - table))}"
+    source = (ROOT / "template" / "tools" / "__main__.py").read_text()
+    modes = re.search(r'"--wifi", choices=\(([^)]*)\)', source).group(1)
+    for mode in re.findall(r'"(\w+)"', modes):
+        assert f"`--wifi {mode}`" in page, f"docs/virtual-board.md: no row for --wifi {mode}"
