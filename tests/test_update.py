@@ -19,7 +19,7 @@ import pytest
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from conftest import CATALOGUE, ROOT
+from conftest import CATALOGUE, ROOT, stubs_env
 
 RECORD = yaml.safe_load((ROOT / "data" / "releases.yml").read_text())["releases"]
 VERSIONS = [r["version"] for r in RECORD]
@@ -319,11 +319,9 @@ def test_update_keeps_the_users_work(template_repo, tmp_path, version):
     del expected[OPTIONAL_FILE]
     assert_same_tree(tree(project), expected)
 
-    # `tools sim` copies a config.json in the project root onto a fresh flash, so the project's
-    # setup-mode test assumes there is none: the user's config is kept aside while it runs.
-    (project / "config.json").rename(tmp_path / "config.json")
+    # The user's config.json stays in the project root: tests use their own flash folders.
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                         cwd=project, capture_output=True, text=True, timeout=600)
+                         cwd=project, capture_output=True, text=True, timeout=600, env=stubs_env(project))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert " passed" in out.stdout
 

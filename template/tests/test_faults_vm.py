@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
 BOARD = PROJECT["boards"][0]
 PORT = PROJECT["facts"][BOARD]["port"]
-CONFIG = {"wifi_ssid": "home", "wifi_password": "s3cret-pw"} if PROJECT["wifi"] else {}
-needs_wifi = pytest.mark.skipif(not PROJECT["wifi"], reason="this project has no Wi-Fi")
+WIFI = PROJECT["wifi"] and PROJECT["facts"][BOARD]["wifi"]  # the project uses Wi-Fi and this board has a radio
+CONFIG = {"wifi_ssid": "home", "wifi_password": "s3cret-pw"} if WIFI else {}
+needs_wifi = pytest.mark.skipif(not WIFI, reason=f"no Wi-Fi on the {BOARD} in this project")
 needs_log_file = pytest.mark.skipif(not PROJECT["log_file"], reason="this project logs to the console only")
 
 if not (shutil.which("micropython") or (Path(sys.executable).parent / "micropython").exists()):
