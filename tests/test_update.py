@@ -54,12 +54,10 @@ USER_APP = '''\
 # Garden probe: logs the soil moisture every tenth tick.
 from drivers.soil import Soil
 
-probe = None
+probe = Soil()
 
 
 def setup(ctx):
-    global probe
-    probe = Soil()
     ctx.log.info("app: hello from %s, soil probe ready", ctx.board.LABEL)
 
 
