@@ -72,7 +72,7 @@ def test_docs_build_strictly(site):
 def test_every_question_of_copier_yml_has_an_entry():
     questions = copier_questions()
     assert {"project_name", "boards", "wifi", "log_level", "watchdog", "loop_interval_ms"} <= set(questions)
-    assert "catalogue" not in questions and "primary_board" not in questions
+    assert "catalogue" not in questions and "stubs_board" not in questions
     page = (ROOT / "docs" / "questions.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"<!--\s*question:\s*([\w-]+)\s*-->", page))
     missing = [q for q in questions if q not in documented]

@@ -1,5 +1,6 @@
 """Renders the template and checks questions, output and the firmware modules."""
 import filecmp
+import json
 import subprocess
 import sys
 
@@ -37,6 +38,16 @@ def test_each_board_renders_its_driver_and_compiles(copie, board):
         assert out.returncode == 0, f"{src}: {out.stderr}"
     facts = {board: CATALOGUE[board]}
     assert [f.text() for f in checks.run(result.project_dir, [board], facts, 0, mpy_cross)] == []
+
+
+def test_primary_board_is_the_default_of_the_tools(copie):
+    result = render(copie, boards=["esp8266", "esp32"], primary_board="esp8266")
+    assert result.exit_code == 0, result.exception
+    project = json.loads((result.project_dir / "tools" / "project.json").read_text())
+    assert project["boards"] == ["esp8266", "esp32"]
+    assert "(primary: esp8266)" in (result.project_dir / "README.md").read_text()
+    bad = render(copie, boards=["esp8266", "esp32"], primary_board="rp2_pico")
+    assert bad.exit_code != 0 and "primary_board" in str(bad.exception)
 
 
 def test_multi_board_project_has_every_port(copie):
