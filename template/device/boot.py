@@ -11,6 +11,9 @@ import micropython
 if hasattr(micropython, "alloc_emergency_exception_buf"):
     micropython.alloc_emergency_exception_buf(100)
 
-from runtime import safety
-
-safety.decide()
+try:
+    from runtime import safety
+except Exception as e:  # lib/ missing or built for another MicroPython: main.py will fail and say so
+    print("boot: runtime unavailable:", repr(e))
+else:
+    safety.decide()

@@ -14,7 +14,8 @@ from runtime.log import Log
 
 log = Log(target.LOG_LEVEL, target.LOG_FILE, target.LOG_MAX_BYTES, target.LOG_BACKUPS)
 hw = safety.driver()
-log.info("boot: %s on %s, reset cause %s", target.PROJECT, target.LABEL, safety.reset_cause())
+reset_cause = safety.reset_cause()
+log.info("boot: %s on %s, reset cause %s", target.PROJECT, target.LABEL, reset_cause)
 
 
 def setup_mode(problem):
@@ -25,15 +26,17 @@ def setup_mode(problem):
     tick = 0
     while True:
         if led:
-            led.value(tick & 1)
-        if tick % 30 == 0:
-            log.info("setup mode: waiting for config.json (%s)", problem)
+            led.on() if tick & 1 else led.off()
+        if tick % 240 == 0:  # a reminder every minute, on the console only: the log keeps the reason
+            print("setup mode: waiting for config.json (%s)" % problem)
         tick += 1
         hw.idle(250)
 
 
 def normal_mode(conf):
     ctx = Context(log, conf, target, hw)
+    if reset_cause == "SOFT_RESET":  # a watchdog started before the soft reset still runs: feed it now
+        ctx.start_watchdog()
     if target.WIFI:
         from runtime.net import Wifi
 
@@ -62,7 +65,7 @@ def main():
         log.warning("safe mode: %s; app not started, the REPL is yours", safety.reason)
         log.info("safe mode: fix the cause, then reset the board (mpremote reset)")
         return
-    conf, problem = config.load(target.DEFAULTS, target.REQUIRED)
+    conf, problem = config.load(target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None)
     if conf is None:
         return setup_mode(problem)
     log.level = log.level_of(conf["log_level"])

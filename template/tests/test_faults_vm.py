@@ -154,9 +154,21 @@ def test_memory_error_in_loop_collects_and_reports_free_heap(tmp_path):
 def test_a_stable_run_clears_the_crash_count(tmp_path):
     flash_with(tmp_path, CONFIG)
     (tmp_path / "boot_count").write_text("2")
-    out = sim(tmp_path, "--ticks", "15")
+    out = sim(tmp_path, "--reset-cause", "HARD_RESET", "--ticks", "5")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "boot_count").read_text() == "3", "a boot that has not run stably yet is counted"
+    (tmp_path / "boot_count").write_text("2")
+    out = sim(tmp_path, "--reset-cause", "HARD_RESET", "--ticks", "15")
     assert out.returncode == 0, out.stderr
     assert not (tmp_path / "boot_count").exists()
+
+
+def test_power_on_is_not_a_crash(tmp_path):
+    flash_with(tmp_path, CONFIG)
+    (tmp_path / "boot_count").write_text("3")
+    out = sim(tmp_path, "--ticks", "3")
+    assert out.returncode == 0, out.stderr
+    assert "safe mode" not in out.stdout and "app: tick 0" in out.stdout
 
 
 def test_safe_mode_button_keeps_the_app_off(tmp_path):
@@ -171,14 +183,20 @@ def test_safe_mode_button_keeps_the_app_off(tmp_path):
 @needs_log_file
 def test_full_flash_drops_lines_and_keeps_running(tmp_path):
     app = "def setup(ctx):\n    pass\n\ndef loop(ctx):\n    ctx.log.info('app: tick %d %s', ctx.tick, 'x' * 50)\n"
-    flash_with(tmp_path, CONFIG, app)
+    flash_with(tmp_path, CONFIG)
+    assert sim(tmp_path, "--ticks", "1").returncode == 0  # installs the build on the flash
+    for log in tmp_path.glob("log.txt*"):
+        log.unlink()
+    (tmp_path / "app.py").write_text(app)
     used = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
-    out = sim(tmp_path, "--flash-size", str(used + 600 + 30000), "--ticks", "150")
+    room = PROJECT["log_max_bytes"] // 2  # less than one log file: the flash fills before any rotation
+    out = sim(tmp_path, "--flash-size", str(used + room), "--ticks", "150")
     assert out.returncode == 0, out.stderr
+    assert "log: cannot write log.txt" in out.stdout and "dropping lines" in out.stdout
     assert "app: tick 149" in out.stdout, "the app kept running"
-    logs = list(tmp_path.glob("log.txt*"))
-    assert all(p.stat().st_size <= PROJECT["log_max_bytes"] for p in logs)
-    assert "log lines dropped: flash full" in logged(tmp_path) or len(logs) <= PROJECT["log_backups"] + 1
+    total = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file() and not p.name.startswith("."))
+    assert total <= used + room
+    assert all(p.stat().st_size <= PROJECT["log_max_bytes"] for p in tmp_path.glob("log.txt*"))
 
 
 @needs_log_file

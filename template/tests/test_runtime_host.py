@@ -69,3 +69,26 @@ def test_log_below_level_writes_nothing(tmp_path):
 
     Log("ERROR", "log.txt", 1000, 1).info("quiet")
     assert not (tmp_path / "log.txt").exists()
+
+
+@pytest.mark.parametrize("data, watchdog, expect", [
+    ({"loop_interval_ms": 0}, None, "loop_interval_ms should be at least 1, not 0"),
+    ({"loop_interval_ms": -5}, None, "loop_interval_ms should be at least 1"),
+    ({"max_failures": 0}, None, "max_failures should be at least 1"),
+    ({"loop_interval_ms": 5000, "watchdog_ms": 3000}, 0, "must be shorter than the watchdog's 3000 ms"),
+    ({"loop_interval_ms": 2000, "watchdog_ms": 8000}, 1600, "must be shorter than the watchdog's 1600 ms"),
+])
+def test_settings_out_of_range_name_the_key(data, watchdog, expect):
+    from runtime import config
+
+    defaults = {"loop_interval_ms": 1000, "watchdog_ms": 8000, "max_failures": 5}
+    conf, problem = config.check(data, defaults, (), watchdog)
+    assert conf is None and expect in problem
+
+
+def test_watchdog_timing_is_free_without_a_watchdog_and_null_defaults_take_any_value():
+    from runtime import config
+
+    defaults = {"loop_interval_ms": 1000, "watchdog_ms": 8000, "mqtt_host": None}
+    conf, problem = config.check({"loop_interval_ms": 9000, "mqtt_host": "broker.local"}, defaults, ())
+    assert problem is None and conf["mqtt_host"] == "broker.local"

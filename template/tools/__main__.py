@@ -25,6 +25,9 @@ def parser():
             p.add_argument("--hold-button", action="store_true", help="hold the safe-mode button at boot")
             p.add_argument("--wifi", choices=("ok", "fail", "drop"), default="ok",
                            help="fake Wi-Fi: ok, fail (never connects), drop (lost at tick 5, back at tick 15)")
+            p.add_argument("--reset-cause", default="PWRON_RESET",
+                           choices=("PWRON_RESET", "HARD_RESET", "WDT_RESET", "DEEPSLEEP_RESET", "SOFT_RESET"),
+                           help="why the first boot happens (default: %(default)s, power applied)")
             p.add_argument("--flash-size", type=int, default=0, metavar="BYTES",
                            help="flash capacity: writes beyond it fail with OSError 28 (ENOSPC)")
     sub.add_parser("typecheck", help="type-check device/ against the MicroPython stubs in requirements-dev.txt")
@@ -48,7 +51,7 @@ def main(argv=None):
             print(f"built {checked_build(a.board)}")
             return 0
         return sim.run(a.board, checked_build(a.board), a.flash, a.ticks, a.heap, a.hold_button, a.wifi,
-                       a.flash_size)
+                       a.flash_size, a.reset_cause)
     except Failure as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

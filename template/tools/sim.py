@@ -43,7 +43,7 @@ def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
     return env
 
 
-def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0):
+def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, cause="PWRON_RESET"):
     if flash:
         flash = Path(flash)
         install(build_dir, flash)
@@ -55,7 +55,7 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0):
     heap = heap or FACTS[board]["heap_kib"] * 1024
     flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
     state = flash.parent / f".{flash.name}.ticks"
-    done, cause = 0, "PWRON_RESET"
+    done = 0
     while True:
         state.write_text("0")
         env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, state, flash_bytes)

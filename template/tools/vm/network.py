@@ -40,6 +40,8 @@ class WLAN:
         self._active = bool(on)
 
     def connect(self, ssid=None, key=None):
+        if self._since is not None and not self._linked:
+            raise OSError("Wifi Internal Error")  # as ESP32 does while it is still connecting
         self._since = time.ticks_ms()
 
     def disconnect(self):

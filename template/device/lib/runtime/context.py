@@ -40,7 +40,7 @@ class Context:
     def start_watchdog(self):
         # Started late (after Wi-Fi and app.setup) and only in normal mode: once
         # running it cannot be stopped, not even by a soft reset.
-        if not self.board.WATCHDOG:
+        if not self.board.WATCHDOG or self.wdt:
             return
         if safety.exists(safety.NO_WATCHDOG_FLAG):
             self.log.info("watchdog: off, %s file present", safety.NO_WATCHDOG_FLAG)
@@ -66,7 +66,10 @@ class Context:
         if self.led:
             self.led.off()
         if self.net:
-            self.net.keep_up()
+            try:
+                self.net.keep_up()
+            except Exception as e:  # a radio error must not stop the heartbeat
+                self.log.exception("wifi: upkeep failed", e)
         self.feed()
         self.tick += 1
         if self.tick == _STABLE_TICKS:

@@ -76,8 +76,10 @@ class Log:
                         self.size += f.write(note)
                     self.dropped = 0
                 self.size += f.write(data)
-        except OSError:
+        except OSError as e:
             # Most often ENOSPC (28): the flash is full. Drop the line, keep running.
+            if not self.dropped:
+                print("log: cannot write %s (%r): dropping lines until there is room" % (self.path, e))
             self.dropped += 1
             try:
                 self.size = os.stat(self.path)[6]

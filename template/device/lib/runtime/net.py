@@ -23,7 +23,7 @@ class Wifi:
         self.log = log
         self.wlan = network.WLAN(network.STA_IF)
         self.retry_ms = config["wifi_retry_ms"]
-        self._next = 0  # ticks_ms of the next reconnect attempt
+        self._next = None  # ticks_ms of the next reconnect attempt (None: at once)
         self._since = None  # ticks_ms of the attempt in progress
 
     def isconnected(self):
@@ -34,6 +34,8 @@ class Wifi:
             network.country(target.COUNTRY)  # before active(True) on the Pico W
         self.wlan.active(True)
         if not self.wlan.isconnected():  # ESP8266 may have auto-connected already
+            # ESP32 raises if connect() is called while it is still trying on its own.
+            self.wlan.disconnect()
             self.wlan.connect(self.config["wifi_ssid"], self.config["wifi_password"])
 
     def _give_up(self, waited):
@@ -58,6 +60,7 @@ class Wifi:
             time.sleep_ms(100)
         self.log.info("wifi: connected, address %s", self.wlan.ifconfig()[0])
         self.retry_ms = self.config["wifi_retry_ms"]
+        self._next = None
         return True
 
     def keep_up(self):
@@ -71,6 +74,7 @@ class Wifi:
                 self.log.info("wifi: reconnected, address %s", self.wlan.ifconfig()[0])
                 self._since = None
                 self.retry_ms = self.config["wifi_retry_ms"]
+                self._next = None
             elif time.ticks_diff(now, self._since) > self.config["wifi_timeout_ms"]:
                 self._give_up(time.ticks_diff(now, self._since))
                 self._since = None
@@ -79,7 +83,7 @@ class Wifi:
             return
         if self.wlan.isconnected():
             return
-        if time.ticks_diff(now, self._next) >= 0:
+        if self._next is None or time.ticks_diff(now, self._next) >= 0:
             self.log.info("wifi: link down, reconnecting (next wait %d ms)", self.retry_ms)
             self._start()
             self._since = now

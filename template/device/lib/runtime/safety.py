@@ -59,6 +59,8 @@ def decide():
     # Called by boot.py. Never raises: boot.py must not fail.
     global reason
     try:
+        if reset_cause() == "PWRON_RESET":
+            _set_crash_boots(0)  # power was cut or first applied: not a crash
         if exists(SAFE_FLAG):
             reason = "the file %s is present (delete it to leave safe mode)" % SAFE_FLAG
         elif driver().button_held(target.BUTTON):
