@@ -32,7 +32,7 @@ NETWORK_MODULES = frozenset(("network", "socket", "ssl", "requests", "urequests"
 BOOT_BUDGET_BYTES = 2048  # boot.py stays a few lines: it runs before anything can help
 FLASH_SHARE = 0.5  # the build may take at most this share of the smallest board's flash
 SKIP_DIRS = frozenset((".git", "build", ".sim", ".venv", "venv", "__pycache__", "node_modules", ".pytest_cache",
-                       "site", ".ruff_cache"))
+                       "site", ".ruff_cache", ".typings", ".stubs", ".mypy_cache", ".tox", "dist"))
 SECRET_KEY = re.compile(r"""["']?([A-Za-z_]*(?:password|passwd|psk|secret|token|api_key|apikey))["']?\s*[:=]\s*"""
                         r"""(?:"([^"\n]*)"|'([^'\n]*)')""", re.IGNORECASE)
 CONFIG_READ_NAMES = ("conf", "config", "cfg")
@@ -75,6 +75,11 @@ class Project:
     def device_sources(self):
         return sorted(p for p in self.device.rglob("*.py") if "__pycache__" not in p.parts)
 
+    def device_data(self):
+        # Files other than Python that the build copies as they are (web pages, data tables ...).
+        return sorted(f for f in self.device.rglob("*") if f.is_file() and f.suffix not in (".py", ".pyi", ".mpy")
+                      and "__pycache__" not in f.parts)
+
     def tree(self):
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -115,14 +120,28 @@ def check_compiles(p):
     return sizes
 
 
+def _aliases(tree):
+    # Local names of imported modules and functions: `import machine as m`, `from time import sleep`.
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                names[a.asname or a.name] = a.name
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            for a in node.names:
+                names[a.asname or a.name] = f"{node.module}.{a.name}"
+    return names
+
+
 def _calls(tree):
+    aliases = _aliases(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             f = node.func
             if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name):
-                yield node, f"{f.value.id}.{f.attr}"
+                yield node, f"{aliases.get(f.value.id, f.value.id)}.{f.attr}"
             elif isinstance(f, ast.Name):
-                yield node, f.id
+                yield node, aliases.get(f.id, f.id)
 
 
 def _imports(tree):
@@ -155,18 +174,23 @@ def check_boot(p):
                   "a loop that does not end here hangs the board before main.py and the REPL",
                   "move the loop into main.py or app.loop(ctx)")
     for node, name in _calls(tree):
-        if name in ("sys.exit", "machine.soft_reset", "exit"):
+        if name in ("sys.exit", "machine.soft_reset", "exit", "machine.reset", "machine.deepsleep",
+                    "machine.lightsleep"):
             p.add(ERROR, "boot-exit", boot, node.lineno, f"{name}() in boot.py",
-                  "it soft-resets into boot.py again: an endless reboot loop on esp32, rp2 and stm32",
+                  "every boot would restart or sleep again before the REPL: an endless reboot loop",
                   "let boot.py finish; to skip the app, main.py returns")
+        elif name in ("time.sleep", "time.sleep_ms", "time.sleep_us"):
+            p.add(ERROR, "boot-sleep", boot, node.lineno, f"{name}() in boot.py",
+                  "mpremote gives boot.py at most 10 s, and every boot waits for it",
+                  "wait in main.py or app.setup(ctx) instead")
     for node, name in _imports(tree):
         top = name.split(".")[0]
         if top in NETWORK_MODULES:
             p.add(ERROR, "boot-network", boot, node.lineno, f"boot.py imports {name}",
                   "network work at boot stalls every reset while the network is slow or absent",
                   "connect in normal mode (runtime/net, started by main.py)")
-        if top == "app":
-            p.add(ERROR, "boot-app", boot, node.lineno, "boot.py imports the app",
+        if top in ("app", "main"):
+            p.add(ERROR, "boot-app", boot, node.lineno, f"boot.py imports {top}",
                   "a crash in the app would then happen before safe mode can be decided",
                   "leave the app to main.py")
 
@@ -177,16 +201,16 @@ def _handler_catches_everything(handler):
         return "bare `except:`"
     names = t.elts if isinstance(t, ast.Tuple) else [t]
     for n in names:
-        if isinstance(n, ast.Name) and n.id == "BaseException":
-            return "`except BaseException`"
+        if isinstance(n, ast.Name) and n.id in ("BaseException", "KeyboardInterrupt"):
+            return f"`except {n.id}`"
     return None
 
 
 def check_excepts(p):
-    paths = [p.device / "main.py", p.device / "app.py"]
-    paths += sorted((p.device / "lib" / "runtime").glob("*.py"))
-    for path in paths:
-        tree = p.parse(path) if path.exists() else None
+    for path in p.device_sources():
+        if path.name == "boot.py" and path.parent == p.device:
+            continue  # boot.py must not raise at all; its handlers are its own business
+        tree = p.parse(path)
         if tree is None:
             continue
         for node in ast.walk(tree):
@@ -195,11 +219,13 @@ def check_excepts(p):
                 if kind and not _reraises(node):
                     p.add(ERROR, "except-all", path, node.lineno, f"{kind} swallows KeyboardInterrupt",
                           "Ctrl-C from mpremote can no longer stop the program, so the board is locked out",
-                          "catch `Exception` instead")
+                          "catch `Exception` instead, or end the handler with a bare `raise`")
 
 
 def _reraises(handler):
-    return any(isinstance(n, ast.Raise) and n.exc is None for n in ast.walk(handler))
+    # Only a bare `raise` as the handler's last statement passes Ctrl-C on in every case.
+    last = handler.body[-1] if handler.body else None
+    return isinstance(last, ast.Raise) and last.exc is None
 
 
 def check_names(p):
@@ -336,6 +362,7 @@ def check_flash(p, sizes):
             if rel[0] == "drivers" and len(rel) > 2 and rel[1] not in (port, "linux"):
                 continue
             total += src.stat().st_size if src.name in ("boot.py", "main.py") else size
+        total += sum(f.stat().st_size for f in p.device_data())
         flash = facts["fs_kib"] * 1024
         budget = int(flash * FLASH_SHARE) - p.log_budget
         if total > budget:
@@ -344,14 +371,15 @@ def check_flash(p, sizes):
                   f"(half of {facts['fs_kib']} KiB flash, less {p.log_budget // 1024} KiB of logs)",
                   "a nearly full flash fails log rotation, config saves and over-the-air copies",
                   "move data out of device/, drop unused modules, or lower log_max_bytes")
-        chip_free = facts["chip_free_kib"] * 1024
-        for src in sizes:
-            if src.name not in ("boot.py", "main.py") and src.stat().st_size * 4 > chip_free:
-                p.add(WARNING, "big-module", src, 0,
-                      f"{src.name} is {src.stat().st_size // 1024} KiB of source",
-                      f"compiling it as .py on the {board} (about {facts['chip_free_kib']} KiB free heap) "
-                      "can raise MemoryError at import",
-                      "deploy the .mpy build (the default), or split the module")
+    small = min(p.boards, key=lambda b: p.facts[b]["chip_free_kib"])
+    chip_free = p.facts[small]["chip_free_kib"] * 1024
+    for src in sizes:
+        if src.name not in ("boot.py", "main.py") and src.stat().st_size * 4 > chip_free:
+            p.add(WARNING, "big-module", src, 0,
+                  f"{src.name} is {src.stat().st_size // 1024} KiB of source",
+                  f"compiling it as .py on the {small} (about {p.facts[small]['chip_free_kib']} KiB free heap) "
+                  "can raise MemoryError at import",
+                  "deploy the .mpy build (the default), or split the module")
 
 
 def check_drivers(p):

@@ -71,7 +71,11 @@ def test_syntax_micropython_lacks_is_an_error_with_its_line(project, source, lin
     ("boot-exit", "import sys\nsys.exit()\n", "sys.exit() in boot.py"),
     ("boot-exit", "import machine\nmachine.soft_reset()\n", "machine.soft_reset() in boot.py"),
     ("boot-network", "import network\n", "boot.py imports network"),
-    ("boot-app", "import app\n", "boot.py imports the app"),
+    ("boot-app", "import app\n", "boot.py imports app"),
+    ("boot-app", "import main\n", "boot.py imports main"),
+    ("boot-exit", "import machine as m\nm.reset()\n", "machine.reset() in boot.py"),
+    ("boot-exit", "from machine import deepsleep\ndeepsleep(1000)\n", "machine.deepsleep() in boot.py"),
+    ("boot-sleep", "import time\ntime.sleep(30)\n", "time.sleep() in boot.py"),
 ])
 def test_boot_py_mistakes(project, code_, source, words):
     boot = project / "device" / "boot.py"
@@ -88,11 +92,19 @@ def test_boot_py_over_its_budget(project):
     assert "over its 2048-byte budget" in f.what
 
 
-@pytest.mark.parametrize("handler", ["except:", "except BaseException:", "except (ValueError, BaseException):"])
-def test_handlers_that_swallow_ctrl_c(project, handler):
-    append(project / "device" / "lib" / "runtime" / "net.py", f"\n\ntry:\n    pass\n{handler}\n    pass\n")
+@pytest.mark.parametrize("handler", ["except:", "except BaseException:", "except (ValueError, BaseException):",
+                                     "except KeyboardInterrupt:"])
+@pytest.mark.parametrize("rel", ["device/lib/runtime/net.py", "device/lib/sensor.py"])
+def test_handlers_that_swallow_ctrl_c(project, handler, rel):
+    (project / rel).touch()
+    append(project / rel, f"\n\ntry:\n    pass\n{handler}\n    pass\n")
     [f] = only(run(project), "except-all")
-    assert f.path == "device/lib/runtime/net.py" and "KeyboardInterrupt" in f.what and "Exception" in f.fix
+    assert f.path == rel and "KeyboardInterrupt" in f.what and "Exception" in f.fix
+
+
+def test_a_conditional_reraise_still_swallows(project):
+    append(project / "device" / "app.py", "\n\ntry:\n    pass\nexcept:\n    if False:\n        raise\n")
+    assert only(run(project), "except-all")[0].path == "device/app.py"
 
 
 def test_a_handler_that_reraises_is_fine(project):
@@ -164,6 +176,18 @@ def test_without_git_config_json_must_be_ignored(project):
     (project / ".gitignore").write_text("build/\n")
     [f] = only(run(project), "config-tracked")
     assert f.path == ".gitignore"
+
+
+def test_data_files_count_against_the_flash_and_travel_with_the_build(project):
+    facts = facts_of(project)
+    facts["esp8266"]["fs_kib"] = 64
+    (project / "device" / "www").mkdir()
+    (project / "device" / "www" / "index.html").write_text("<p>hi</p>" * 3000)
+    [f] = only(run(project, facts=facts), "flash")
+    assert "esp8266 build is" in f.what
+    out = cli(project, "build", "--board", "rp2_pico_w")
+    assert out.returncode == 0, out.stderr
+    assert (project / "build" / "rp2_pico_w" / "www" / "index.html").read_text().startswith("<p>hi</p>")
 
 
 def test_build_must_fit_the_smallest_flash(project):

@@ -55,6 +55,11 @@ def build(board, as_py=False):
             shutil.copyfile(src, dst)
         else:
             compile_mpy(src, dst.with_suffix(".mpy"), board)
+    for src in sorted(DEVICE.rglob("*")):  # data files (web pages, tables ...) travel as they are
+        if src.is_file() and src.suffix not in (".py", ".pyi", ".mpy") and "__pycache__" not in src.parts:
+            dst = out / src.relative_to(DEVICE)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
     gen = out / "lib" / "runtime" / "target.py"
     gen.write_text(target_source(board))
     if not as_py:
