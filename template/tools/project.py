@@ -7,7 +7,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEVICE = ROOT / "device"
 BUILD = ROOT / "build"
-PROJECT = json.loads((Path(__file__).parent / "project.json").read_text())
+try:
+    PROJECT = json.loads((Path(__file__).parent / "project.json").read_text())
+except (OSError, ValueError) as e:
+    sys.exit(f"error: tools/project.json is unreadable ({e}): restore it with "
+             "`git checkout tools/project.json` or `copier update`")
 BOARDS = PROJECT["boards"]
 FACTS = PROJECT["facts"]
 
