@@ -20,7 +20,7 @@ _spec.loader.exec_module(checks)
 def tool(name):
     found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
     if not found:
-        pytest.skip(f"{name} is not installed here (pip install -r requirements-dev.txt)")
+        pytest.fail(f"{name} is not installed: run `python -m pip install -r requirements-dev.txt`", pytrace=False)
     return found
 
 

