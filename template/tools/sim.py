@@ -31,10 +31,20 @@ def vm_env(board, flash, ticks, cause, hold_button, wifi, state):
     return env
 
 
-def run(board, build_dir, flash, ticks, heap, hold_button, wifi):
+def run(board, build_dir, flash, ticks, heap, hold_button, wifi, serve=False):
+    """Run the build on the virtual board; with serve, behind a serial port (see serve.py).
+
+    build_dir None leaves the flash as it is (`sim --serve --blank`: deploy onto it)."""
     flash = Path(flash) if flash else ROOT / ".sim" / board
-    install(build_dir, flash)
+    if build_dir is None:
+        flash.mkdir(parents=True, exist_ok=True)
+    else:
+        install(build_dir, flash)
     heap = heap or FACTS[board]["heap_kib"] * 1024
+    if serve:
+        from . import serve as served
+
+        return served.serve(vm_env(board, flash, 0, "PWRON_RESET", hold_button, wifi, ""), flash.resolve(), heap)
     state = flash.parent / f".{flash.name}.ticks"
     done, cause = 0, "PWRON_RESET"
     while True:

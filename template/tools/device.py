@@ -1,0 +1,122 @@
+"""One mpremote connection to a board (or to `sim --serve`), with errors that say what to do.
+
+Built on mpremote's own connect and transport (the same code as `mpremote connect PORT ...`),
+so `--port` takes whatever `mpremote connect` takes: auto, a device path, id:SERIAL,
+port:PATH, rfc2217://HOST:PORT.
+"""
+import contextlib
+import io
+
+from .project import Failure
+
+RESET = "import time, machine; time.sleep_ms(100); machine.reset()"  # mpremote's `reset`
+NO_DEVICE = ("no board found on a USB serial port: plug it in with a data cable, or pass --port "
+             "(e.g. /dev/ttyUSB0, COM3, or the path `python -m tools sim --serve` prints)")
+
+
+def _mpremote():
+    try:
+        from mpremote import commands, main, transport
+    except ImportError:
+        raise Failure("mpremote not found: run `python -m pip install -r requirements-dev.txt`") from None
+    return commands, main, transport
+
+
+def _access_error(port, msg):
+    low = msg.lower()
+    if "no such file" in low or "could not open port" in low and "errno 2]" in low:
+        return f"no board at {port}: check the port name (`mpremote connect list` shows them)"
+    if "lock" in low or "busy" in low or "in use" in low or "errno 11]" in low or "errno 16]" in low:
+        return (f"{port} is busy: another program holds it (mpremote repl, screen, Thonny, an IDE's "
+                "serial monitor, `tools logs --follow`); close it and retry")
+    if "permission" in low or "errno 13]" in low:
+        return (f"no permission to open {port}: add yourself to the serial group "
+                "(Linux: `sudo usermod -aG dialout $USER`, then log in again)")
+    return f"cannot open {port}: {msg}"
+
+
+class Board:
+    """A connected board. Use as a context manager: the port is released on exit."""
+
+    def __init__(self, port="auto", timeout=10):
+        commands, main, transport = _mpremote()
+        self._commands, self._errors = commands, (transport.TransportError, OSError)
+        self.ExecError = transport.TransportExecError
+        self.port, self.timeout = port, timeout
+        self.state = main.State()
+        args = type("Args", (), {"device": [port]})()
+        quiet = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(quiet):
+                commands.do_connect(self.state, args)
+        except commands.CommandError as e:
+            msg = str(e)
+            if msg.startswith("no device found"):
+                raise Failure(NO_DEVICE) from None
+            raise Failure(_access_error(port, msg)) from None
+        self.transport = self.state.transport
+        self.name = self.transport.device_name
+        if getattr(self.transport, "is_pty", False):
+            # mpremote reads a pty with no timeout at all; bound it so a dead pty cannot hang us.
+            self.transport.serial.timeout = 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.state.transport is not None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                try:
+                    self._commands.do_disconnect(self.state)
+                except self._errors:
+                    pass
+
+    def raw_repl(self, soft_reset=True):
+        """Stop the running program and enter the raw REPL (soft reset first, like mpremote)."""
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                self.transport.enter_raw_repl(soft_reset=soft_reset, timeout_overall=self.timeout)
+        except self._errors:
+            raise Failure(
+                f"the board on {self.name} does not answer mpremote's raw REPL: boot.py may loop or "
+                "take longer than 10 s, or a running watchdog resets the board; hold the safe-mode "
+                "button while resetting it (or create SAFE_MODE / NO_WATCHDOG on it) and retry") from None
+
+    def exec(self, code):
+        """Run code in the raw REPL and return its output as text; a device error is a Failure."""
+        try:
+            return self.transport.exec(code).decode()
+        except self.ExecError as e:
+            raise Failure(f"on the board: {e.error_output.strip().splitlines()[-1]}") from None
+        except self._errors as e:
+            raise Failure(f"lost the board on {self.name}: {e}") from None
+
+    def io(self, what, *args):
+        """A transport file operation (fs_writefile, fs_rmfile, ...) with one-line errors."""
+        try:
+            return getattr(self.transport, what)(*args)
+        except self._errors as e:
+            raise Failure(f"{what[3:]} {args[0]} on the board failed: {e}") from None
+
+    def reset(self):
+        """Hard reset (mpremote's `reset`): boot.py, then main.py."""
+        try:
+            self.transport.exec_raw_no_follow(RESET)
+        except self._errors as e:
+            raise Failure(f"could not reset the board on {self.name}: {e}") from None
+
+    def follow(self, out):
+        """Copy the console to out until Ctrl-C, without stopping the running program."""
+        serial = self.transport.serial
+        serial.timeout = 0.2
+        while True:
+            try:
+                data = serial.read(max(1, serial.in_waiting))
+            except self._errors as e:
+                raise Failure(f"lost the board on {self.name}: {e}") from None
+            if data:
+                out.write(data)
+                out.flush()
