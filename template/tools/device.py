@@ -6,6 +6,7 @@ port:PATH, rfc2217://HOST:PORT.
 """
 import contextlib
 import io
+import os
 
 from .project import Failure
 
@@ -23,16 +24,18 @@ def _mpremote():
 
 
 def _access_error(port, msg):
-    low = msg.lower()
-    if "no such file" in low or "could not open port" in low and "errno 2]" in low:
-        return f"no board at {port}: check the port name (`mpremote connect list` shows them)"
-    if "lock" in low or "busy" in low or "in use" in low or "errno 11]" in low or "errno 16]" in low:
-        return (f"{port} is busy: another program holds it (mpremote repl, screen, Thonny, an IDE's "
-                "serial monitor, `tools logs --follow`); close it and retry")
-    if "permission" in low or "errno 13]" in low:
-        return (f"no permission to open {port}: add yourself to the serial group "
-                "(Linux: `sudo usermod -aG dialout $USER`, then log in again)")
-    return f"cannot open {port}: {msg}"
+    """mpremote says only "failed to access PORT": find out why, and what to do."""
+    path = port[len("port:"):] if port.startswith("port:") else port
+    if "://" not in path and not path.startswith("id:"):
+        if not os.path.exists(path):
+            return f"no board at {path}: check the port name (`mpremote connect list` shows them)"
+        if not os.access(path, os.R_OK | os.W_OK):
+            return (f"no permission to open {path}: add yourself to the serial group "
+                    "(Linux: `sudo usermod -aG dialout $USER`, then log in again)")
+    if msg.startswith("failed to access"):
+        return (f"{path} is busy: another program holds it (mpremote repl, screen, Thonny, an IDE's "
+                "serial monitor, `python -m tools logs --follow`); close it and retry")
+    return f"cannot open {path}: {msg}"
 
 
 class Board:

@@ -20,6 +20,7 @@ board does and the unix port does not, this bridge adds:
 import errno
 import fcntl
 import os
+import re
 import select
 import signal
 import subprocess
@@ -34,6 +35,10 @@ from .project import Failure, find
 REBOOT = 42  # exit code of the fake machine.reset()
 RAW_MARK = b"raw REPL; CTRL-B to exit"
 FRIENDLY_MARK = b">>> "
+RETRY_INTERRUPT_S = 0.25
+NOBODY_READS_S = 0.5
+OUT_HELD_MAX = 65536
+LONE_LF = re.compile(rb"(?<!\r)\n")
 
 
 def _child_termios(fd):
@@ -49,8 +54,12 @@ def _child_termios(fd):
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
 
 
-def _controlling_tty():
+def _child_setup():
+    # pty B becomes the interpreter's controlling terminal, so Ctrl-C there is SIGINT. Until
+    # the unix port installs its handler (when it runs code), SIGINT is ignored rather than
+    # fatal; a Ctrl-C lost that way is sent again (see _feed).
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class Board:
@@ -67,17 +76,21 @@ class Board:
         self.pending = b""  # input held back until the interpreter reads
         self.tail = b""  # last output bytes, to see which REPL the interpreter is in
         self.raw_repl = False
-        self.interrupted = False
+        self.interrupted = 0  # when the last Ctrl-C was passed on, until the interpreter reads
+        self.unanswered = b""  # input passed on since the interpreter's last prompt
+        self.outbuf = b""  # output not yet taken by the port
+        self.stalled = 0  # since when the port takes no output
+        self.deaf = False  # nobody reads the port: output is dropped
 
     def start(self, cause, boot_only):
         master, slave = os.openpty()
         _child_termios(slave)
         env = dict(self.env, MPSIM_RESET_CAUSE=cause, MPSIM_BOOT="boot" if boot_only else "all")
         self.child = subprocess.Popen(self.command, cwd=self.cwd, env=env, stdin=slave, stdout=slave,
-                                      stderr=slave, start_new_session=True, preexec_fn=_controlling_tty)
+                                      stderr=slave, start_new_session=True, preexec_fn=_child_setup)
         os.close(slave)
         self.child_master = master
-        self.tail, self.raw_repl, self.interrupted = b"", False, False
+        self.tail, self.raw_repl, self.unanswered = b"", False, b""
         if boot_only:
             self.pending = b"\x01" + self.pending  # back into the raw REPL, as after a board's soft reset
 
@@ -89,34 +102,64 @@ class Board:
             return False
 
     def _to_user(self, data):
+        out = LONE_LF.sub(b"\r\n", data)  # a board's stdout sends \n as \r\n
+        if data.startswith(b"\n") and self.tail.endswith(b"\r"):
+            out = out[1:]  # that \n ended a \r\n split across two reads
         scan = self.tail + data
         raw_at, friendly_at = scan.rfind(RAW_MARK), scan.rfind(FRIENDLY_MARK)
         if raw_at >= 0 or friendly_at >= 0:
             self.raw_repl = raw_at > friendly_at
         self.tail = scan[-32:]
-        try:
-            if termios.tcgetattr(self.slave)[3] & termios.ECHO:
-                tty.setraw(self.slave)  # a terminal program restored a cooked mode: no echo loops
-            os.write(self.master, data)
-        except BlockingIOError:
-            pass  # nobody is reading the port: dropped, like a UART with no host
+        if data.rstrip(b" ").endswith(b">"):
+            self.unanswered = b""
+        if termios.tcgetattr(self.slave)[3] & termios.ECHO:
+            tty.setraw(self.slave)  # a terminal program restored a cooked mode: no echo loops
+        self.outbuf += out
+        self._flush_out()
+
+    def _flush_out(self):
+        """Write held output to the port. A slow reader slows the firmware down (flow control);
+        when nobody reads for a while, output is dropped, like a UART with no host."""
+        while self.outbuf:
+            try:
+                n = os.write(self.master, self.outbuf)
+            except BlockingIOError:
+                now = time.monotonic()
+                if self.deaf:
+                    self.outbuf = b""
+                elif not self.stalled:
+                    self.stalled = now
+                elif now - self.stalled > NOBODY_READS_S:
+                    self.deaf, self.outbuf = True, b""
+                return
+            self.outbuf, self.stalled, self.deaf = self.outbuf[n:], 0, False
 
     def _feed(self):
         if not self.pending or self.child_master is None:
             return
         if self._reading():
+            self.interrupted = 0
             try:
                 n = os.write(self.child_master, self.pending)
             except BlockingIOError:
                 return
             except OSError:
                 return
+            self.unanswered += self.pending[:n]
             self.pending = self.pending[n:]
         elif b"\x03" in self.pending:
             # The firmware is running: Ctrl-C interrupts it; what was typed before it is dropped.
             self.pending = self.pending[self.pending.rindex(b"\x03") + 1:]
-            self.interrupted = True
-            os.write(self.child_master, b"\x03")
+            self._interrupt()
+        elif self.interrupted and time.monotonic() - self.interrupted > RETRY_INTERRUPT_S:
+            # A Ctrl-C that came while the interpreter was still starting found no handler
+            # (the unix port installs its own only when it runs code): it is sent again.
+            self._interrupt()
+
+    def _interrupt(self):
+        self.interrupted = time.monotonic()
+        self.unanswered += b"\x03"
+        os.write(self.child_master, b"\x03")
 
     def _drain_child(self):
         while True:
@@ -132,8 +175,10 @@ class Board:
         """Copy bytes both ways; restart the interpreter when it exits. Returns on a signal."""
         self.start("PWRON_RESET", boot_only=False)
         while True:
-            fds = [self.master, self.child_master]
-            ready, _, _ = select.select(fds, [], [], 0.001 if self.pending else 0.2)
+            fds = [self.master] + ([self.child_master] if len(self.outbuf) < OUT_HELD_MAX else [])
+            ready, _, _ = select.select(fds, [self.master] if self.outbuf else [], [],
+                                        0.001 if self.pending else 0.05 if self.outbuf else 0.2)
+            self._flush_out()
             if self.master in ready:
                 try:
                     self.pending += os.read(self.master, 65536)
@@ -161,6 +206,10 @@ class Board:
         self._drain_child()
         os.close(self.child_master)
         self.child_master = None
+        if b"\x03" in self.unanswered and rc != -signal.SIGINT:
+            # A Ctrl-C (mpremote connecting) reached an interpreter that was exiting: the next
+            # one gets it, so the caller is not left waiting for a prompt that never comes.
+            self.pending = self.unanswered[self.unanswered.rindex(b"\x03"):] + self.pending
         if rc == REBOOT:
             self.say("sim: machine.reset(): rebooting")
             self.start("HARD_RESET", boot_only=False)
