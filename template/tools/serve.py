@@ -30,7 +30,7 @@ import termios
 import time
 import tty
 
-from .project import Failure, find
+from .project import find
 
 REBOOT = 42  # exit code of the fake machine.reset()
 RAW_MARK = b"raw REPL; CTRL-B to exit"
@@ -243,9 +243,6 @@ class Board:
 
 def serve(env, flash, heap):
     """Run the virtual board behind a pty until Ctrl-C or SIGTERM; print the port's path first."""
-    if os.name != "posix" or not hasattr(termios, "TIOCSCTTY"):
-        raise Failure("sim --serve needs a POSIX system (Linux or macOS) for its pty; "
-                      "use `sim` without --serve here")
     command = [find("micropython"), "-X", f"heapsize={heap}", "-i", "-c", "import simboot"]
     with tempfile.TemporaryDirectory(prefix="mpsim-") as tmp:
         env = dict(env, MPSIM_STATE=os.path.join(tmp, "ticks"), MPSIM_SERVE="1")

@@ -4,7 +4,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .project import FACTS, ROOT, find
+from .project import FACTS, ROOT, Failure, find
 
 VM = Path(__file__).parent / "vm"
 REBOOT = 42  # exit code of the fake machine.reset()
@@ -42,6 +42,9 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, serve=False):
         install(build_dir, flash)
     heap = heap or FACTS[board]["heap_kib"] * 1024
     if serve:
+        if os.name != "posix":
+            raise Failure("sim --serve needs a POSIX system (Linux or macOS) for its pty; "
+                          "use `sim` without --serve here")
         from . import serve as served
 
         return served.serve(vm_env(board, flash, 0, "PWRON_RESET", hold_button, wifi, ""), flash.resolve(), heap)
