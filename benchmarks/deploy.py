@@ -2,7 +2,9 @@
 (`mpremote connect PORT resume exec pass`) and a plain `mpremote cp -r` of the same build.
 
 Scenarios: the first deploy (blank flash), a redeploy with no change, a redeploy after one
-module changed. Each is run REPEAT times; the median is printed, in seconds.
+module changed. Each is run REPEAT times; the median is printed, in seconds. Every timed
+command starts SETTLE_S after the previous one, with the firmware running (a command that
+races a reboot waits up to 0.25 s more: see tools/serve.py).
 Columns:
   deploy      python -m tools deploy: check + build + sync + reset, what a user runs
   sync        the sync alone (deploy.deploy() on a prebuilt build, in a fresh python process)
@@ -24,9 +26,11 @@ import copier
 
 ROOT = Path(__file__).resolve().parent.parent
 REPEAT = 5
+SETTLE_S = 0.5
 
 
-def timed(cmd, cwd):
+def timed(cmd, cwd, settle=SETTLE_S):
+    time.sleep(settle)  # the firmware runs a while between two commands, as it does for a user
     t0 = time.perf_counter()
     out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
     took = time.perf_counter() - t0
@@ -72,7 +76,7 @@ def main(board="esp8266"):
         floor = [mpremote, "connect", port, "resume", "exec", "pass"]
         rows = {}
         try:
-            timed(rebuild, project)
+            timed(rebuild, project, 0)
             edits = iter(range(1000))
 
             def change_one():
@@ -81,7 +85,7 @@ def main(board="esp8266"):
             scenarios = (
                 ("first deploy (blank flash)", lambda: wipe(flash), lambda: wipe(flash)),
                 ("no-change redeploy", lambda: None, lambda: None),
-                ("one-file redeploy", change_one, lambda: (change_one(), timed(rebuild, project))),
+                ("one-file redeploy", change_one, lambda: (change_one(), timed(rebuild, project, 0))),
             )
             timed(deploy, project)
             for name, before_deploy, before_sync in scenarios:
@@ -93,7 +97,6 @@ def main(board="esp8266"):
                     t["sync"].append(timed(sync, project))
                     before_sync()
                     t["cp -r"].append(timed(cp, project))
-                    time.sleep(0.3)  # let main.py start, as it would between two deploys
                     t["floor"].append(timed(floor, project))
                 rows[name] = {k: statistics.median(v) for k, v in t.items()}
         finally:

@@ -222,6 +222,10 @@ def test_config_push_then_logs(board, project):
             time.sleep(0.3)
         assert "app: hello" in out.stdout or PROJECT["log_level"] in ("WARNING", "ERROR")
         assert "boot:" in out.stdout or PROJECT["log_level"] in ("WARNING", "ERROR")
+        if PROJECT["log_level"] in ("DEBUG", "INFO"):  # the heartbeat logs at INFO
+            rc, console, err = follow_until(project, board.port, "app: tick", "logs")
+            assert rc == 0, err
+            assert "app: tick" in console
     finally:
         config.unlink()
 
@@ -338,3 +342,14 @@ def test_config_prompts_validate_and_never_echo_secrets(monkeypatch, tmp_path):
     assert conf["wifi_timeout_ms"] == 20
     assert "s3cret" not in "".join(said)
     assert (tmp_path / "config.json").stat().st_mode & 0o077 == 0
+
+
+def test_config_never_overwrites_a_file_it_cannot_read(monkeypatch, tmp_path):
+    from tools import config_cmd
+
+    config = tmp_path / "config.json"
+    config.write_text('{"wifi_ssid": "home",')  # hand-edited, half done
+    monkeypatch.setattr(config_cmd, "CONFIG", config)
+    with pytest.raises(Failure, match="not valid JSON.*move it away"):
+        config_cmd.make(ask=lambda prompt: "", ask_secret=lambda prompt: "", say=lambda s: None)
+    assert config.read_text() == '{"wifi_ssid": "home",'

@@ -77,13 +77,18 @@ def parse(raw, default):
 
 
 def current():
+    """The settings in config.json now; a file that cannot be read is never overwritten."""
     if not CONFIG.exists():
         return {}
     try:
         data = json.loads(CONFIG.read_text())
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+    except ValueError as e:
+        raise Failure(f"config.json is not valid JSON ({e}): fix it or move it away, "
+                      "then run `python -m tools config` again") from None
+    if not isinstance(data, dict):
+        raise Failure("config.json must hold a JSON object {...}: fix it or move it away, "
+                      "then run `python -m tools config` again")
+    return data
 
 
 def make(ask=input, ask_secret=getpass.getpass, say=print):

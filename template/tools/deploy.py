@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import PurePosixPath
 
+from . import device
 from .device import Board
 from .project import FACTS, ROOT, Failure
 
@@ -214,6 +215,8 @@ def sync(local, port="auto", dry_run=False, follow=False, say=print, check=None,
     with Board(port) as dev:
         dev.raw_repl()
         found = survey(dev, local)
+        if not found.hashes:
+            say("note: the board has no hashlib.sha256, so every file is sent")
         if check:
             check(found)
         plan = Plan(local, found if prune else _only_these(found, local))
@@ -233,7 +236,7 @@ def sync(local, port="auto", dry_run=False, follow=False, say=print, check=None,
         if follow:
             say("following the console (Ctrl-C stops)")
             try:
-                dev.follow(sys.stdout.buffer)
+                device.follow(dev, port, sys.stdout.buffer)
             except KeyboardInterrupt:
                 pass
     return plan

@@ -7,6 +7,7 @@ port:PATH, rfc2217://HOST:PORT.
 import contextlib
 import io
 import os
+import time
 
 from .project import Failure
 
@@ -119,7 +120,38 @@ class Board:
             try:
                 data = serial.read(max(1, serial.in_waiting))
             except self._errors as e:
-                raise Failure(f"lost the board on {self.name}: {e}") from None
+                raise Lost(f"lost the board on {self.name}: {e}") from None
             if data:
                 out.write(data)
                 out.flush()
+
+
+class Lost(Failure):
+    """The port went away (boards with native USB re-enumerate when they reset)."""
+
+
+def follow(dev, port, out, back_within=10.0):
+    """Stream the console of dev until Ctrl-C; reopen the port when it goes away and comes back."""
+    mine = None
+    try:
+        while True:
+            try:
+                (mine or dev).follow(out)
+            except Lost:
+                if mine:
+                    mine.close()
+                mine = _reopen(port, back_within)
+    finally:
+        if mine:
+            mine.close()
+
+
+def _reopen(port, within):
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            return Board(port)
+        except Failure:
+            if time.monotonic() > deadline:
+                raise Failure(f"the board did not come back on {port} within {within:.0f} s") from None
+            time.sleep(0.2)

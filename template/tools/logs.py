@@ -1,6 +1,7 @@
 """`python -m tools logs`: the board's log files, or its console as it happens."""
 import sys
 
+from . import device
 from .device import Board
 from .project import PROJECT, Failure
 
@@ -48,6 +49,6 @@ def follow(port="auto"):
     with Board(port) as dev:
         print(f"following {dev.name} (Ctrl-C stops)", file=sys.stderr, flush=True)
         try:
-            dev.follow(sys.stdout.buffer)
+            device.follow(dev, port, sys.stdout.buffer)
         except KeyboardInterrupt:
             pass
