@@ -30,13 +30,15 @@ import termios
 import time
 import tty
 
-from .project import find
+from .project import Failure, find
 
 REBOOT = 42  # exit code of the fake machine.reset()
 RAW_MARK = b"raw REPL; CTRL-B to exit"
 FRIENDLY_MARK = b">>> "
 RETRY_INTERRUPT_S = 0.25
 NOBODY_READS_S = 0.5
+QUICK_EXIT_S = 1.0
+MAX_QUICK_EXITS = 10
 OUT_HELD_MAX = 65536
 LONE_LF = re.compile(rb"(?<!\r)\n")
 
@@ -81,6 +83,9 @@ class Board:
         self.outbuf = b""  # output not yet taken by the port
         self.stalled = 0  # since when the port takes no output
         self.deaf = False  # nobody reads the port: output is dropped
+        self.started = 0.0  # when the running interpreter started
+        self.quick_exits = 0  # interpreters in a row that exited at once, with no input
+        self.had_input, self.said = False, b""  # of the running interpreter
 
     def start(self, cause, boot_only):
         master, slave = os.openpty()
@@ -91,6 +96,7 @@ class Board:
         os.close(slave)
         self.child_master = master
         self.tail, self.raw_repl, self.unanswered = b"", False, b""
+        self.started, self.had_input, self.said = time.monotonic(), False, b""
         if boot_only:
             self.pending = b"\x01" + self.pending  # back into the raw REPL, as after a board's soft reset
 
@@ -106,6 +112,7 @@ class Board:
         if data.startswith(b"\n") and self.tail.endswith(b"\r"):
             out = out[1:]  # that \n ended a \r\n split across two reads
         scan = self.tail + data
+        self.said = (self.said + data)[-200:]
         raw_at, friendly_at = scan.rfind(RAW_MARK), scan.rfind(FRIENDLY_MARK)
         if raw_at >= 0 or friendly_at >= 0:
             self.raw_repl = raw_at > friendly_at
@@ -146,6 +153,7 @@ class Board:
             except OSError:
                 return
             self.unanswered += self.pending[:n]
+            self.had_input = True
             self.pending = self.pending[n:]
         elif b"\x03" in self.pending:
             # The firmware is running: Ctrl-C interrupts it; what was typed before it is dropped.
@@ -206,6 +214,13 @@ class Board:
         self._drain_child()
         os.close(self.child_master)
         self.child_master = None
+        quick = not self.had_input and time.monotonic() - self.started < QUICK_EXIT_S
+        self.quick_exits = self.quick_exits + 1 if quick else 0
+        if self.quick_exits >= MAX_QUICK_EXITS:
+            said = self.said.decode(errors="replace").strip().splitlines()
+            raise Failure(f"the virtual board restarted {self.quick_exits} times in a row right after "
+                          f"starting (exit code {rc}, last words: {said[-1] if said else 'none'!r}); "
+                          "check --heap and boot.py")
         if b"\x03" in self.unanswered and rc != -signal.SIGINT:
             # A Ctrl-C (mpremote connecting) reached an interpreter that was exiting: the next
             # one gets it, so the caller is not left waiting for a prompt that never comes.
@@ -251,7 +266,7 @@ def serve(env, flash, heap):
         def stop(signum, frame):
             raise KeyboardInterrupt
 
-        old = signal.signal(signal.SIGTERM, stop)
+        old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
         try:
             print(board.path, flush=True)
             print(f"sim: serving {flash} on {board.path}; mpremote connect {board.path}  "
@@ -261,5 +276,6 @@ def serve(env, flash, heap):
             print("sim: stopped", flush=True)
         finally:
             board.stop()
-            signal.signal(signal.SIGTERM, old)
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
     return 0
