@@ -234,11 +234,13 @@ def test_config_push_refuses_an_invalid_file(board, project):
     config = project / "config.json"
     config.write_text('{"wifi_ssid": 5}')
     try:
-        before = flash_files(board.flash)
+        on_board = board.flash / "config.json"
+        before, events = on_board.read_bytes() if on_board.exists() else None, len(board.events())
         out = tool(project, "config", "--push", "--port", board.port)
         assert out.returncode == 1
         assert "wifi_ssid should be str" in out.stderr
-        assert flash_files(board.flash).keys() == before.keys()
+        assert (on_board.read_bytes() if on_board.exists() else None) == before
+        assert len(board.events()) == events  # refused before the port was opened
     finally:
         config.unlink()
 

@@ -87,7 +87,7 @@ class Board:
         self.quick_exits = 0  # interpreters in a row that exited at once, with no input
         self.had_input, self.said = False, b""  # of the running interpreter
 
-    def start(self, cause, boot_only):
+    def start(self, cause, boot_only, raw_repl=False):
         master, slave = os.openpty()
         _child_termios(slave)
         env = dict(self.env, MPSIM_RESET_CAUSE=cause, MPSIM_BOOT="boot" if boot_only else "all")
@@ -97,7 +97,7 @@ class Board:
         self.child_master = master
         self.tail, self.raw_repl, self.unanswered = b"", False, b""
         self.started, self.had_input, self.said = time.monotonic(), False, b""
-        if boot_only:
+        if raw_repl:
             self.pending = b"\x01" + self.pending  # back into the raw REPL, as after a board's soft reset
 
     def _reading(self):
@@ -229,12 +229,14 @@ class Board:
             self.say("sim: machine.reset(): rebooting")
             self.start("HARD_RESET", boot_only=False)
             return
-        # A soft reset. From the raw REPL (mpremote) it runs boot.py only; after Ctrl-C killed
-        # the interpreter before it could catch it, it stays at the REPL too.
-        boot_only = self.raw_repl or rc == -signal.SIGINT
+        # A soft reset. From the raw REPL (mpremote) it runs boot.py only and stays in the raw
+        # REPL; after a Ctrl-C that killed the interpreter before it could catch it, it runs
+        # boot.py only and waits in the friendly REPL, as a Ctrl-C leaves a board.
+        raw_repl = self.raw_repl and rc != -signal.SIGINT
+        boot_only = raw_repl or rc == -signal.SIGINT
         self._to_user(b"MPY: soft reboot\r\n")
         self.say("sim: soft reset" + (" (boot.py only)" if boot_only else ""))
-        self.start("SOFT_RESET", boot_only)
+        self.start("SOFT_RESET", boot_only, raw_repl)
 
     def stop(self):
         if self.child and self.child.poll() is None:
