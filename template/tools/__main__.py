@@ -28,7 +28,8 @@ def parser():
         if name in ("deploy", "config", "logs"):
             p.add_argument("--port", default="auto", help=PORT_HELP)
         if name == "deploy":
-            p.add_argument("--dry-run", action="store_true", help="print what would change on the board, write nothing")
+            p.add_argument("--dry-run", action="store_true", help="print what would change on the board and "
+                           "write nothing (the board is still reset, so its firmware runs again)")
             p.add_argument("--py", action="store_true", help="deploy source .py files instead of .mpy "
                            "(for firmware that cannot load this build's .mpy version)")
         if name in ("deploy", "logs"):

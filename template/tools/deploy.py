@@ -132,7 +132,8 @@ def mpy_problem(device_mpy, build_mpy):
     if dev_version != version:
         return f"the board loads .mpy v{dev_version}, this build is {what} (mpy-cross {_mpy_cross()})"
     if flags >> 2 and ((flags & 3) != dev_sub or (flags >> 2) != dev_arch):
-        return f"the board loads native .mpy v{dev_version}.{dev_sub} arch {dev_arch}, this build has {what} arch {flags >> 2}"
+        return (f"the board loads native .mpy v{dev_version}.{dev_sub} arch {dev_arch}, "
+                f"this build has {what} arch {flags >> 2}")
     return None
 
 

@@ -24,7 +24,6 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import tempfile
 import termios
 import time
