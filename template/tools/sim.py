@@ -4,7 +4,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .project import BUILD, FACTS, ROOT, find
+from .project import BUILD, FACTS, ROOT, Failure, find
 
 VM = Path(__file__).parent / "vm"
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
@@ -30,7 +30,9 @@ def vm_modules():
     for src in VM.glob("*.py"):
         dst = out / (src.stem + ".mpy")
         if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
-            subprocess.run([find("mpy-cross"), "-o", str(dst), str(src)], check=True)
+            out = subprocess.run([find("mpy-cross"), "-o", str(dst), str(src)], capture_output=True, text=True)
+            if out.returncode:
+                raise Failure(f"mpy-cross could not compile the virtual board's {src.name}: {out.stderr.strip()}")
     return out
 
 
@@ -43,17 +45,32 @@ def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
     return env
 
 
-def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, cause="PWRON_RESET"):
+def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, cause="PWRON_RESET", serve=False):
+    """Run the build on the virtual board; with serve, behind a serial port (see serve.py).
+
+    build_dir None leaves the flash as it is (`sim --serve --blank`: deploy onto it)."""
     if flash:
         flash = Path(flash)
-        install(build_dir, flash)
-    else:  # the default flash starts from the project's config.json, when there is one
+        if flash.exists() and not flash.is_dir():
+            raise Failure(f"--flash {flash} is a file: give a folder (it is the board's filesystem)")
+    else:
         flash = ROOT / ".sim" / board
+    if build_dir is None:
+        flash.mkdir(parents=True, exist_ok=True)
+    else:
         install(build_dir, flash)
-        if (ROOT / "config.json").exists() and not (flash / "config.json").exists():
+        # The default flash starts from the project's config.json, when there is one.
+        if flash == ROOT / ".sim" / board and (ROOT / "config.json").exists() and not (flash / "config.json").exists():
             shutil.copyfile(ROOT / "config.json", flash / "config.json")
     heap = heap or FACTS[board]["heap_kib"] * 1024
     flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
+    if serve:
+        if os.name != "posix":
+            raise Failure("sim --serve needs a POSIX system (Linux or macOS) for its pty; "
+                          "use `sim` without --serve here")
+        from . import serve as served
+
+        return served.serve(vm_env(board, 0, cause, hold_button, wifi, "", flash_bytes), flash, heap)
     state = flash.parent / f".{flash.name}.ticks"
     done = 0
     while True:

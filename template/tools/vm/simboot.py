@@ -1,9 +1,19 @@
 # Boots the virtual board like a real one: boot.py, then main.py (skipped when
-# boot.py raised), then "the REPL", which ends the run.
+# boot.py raised), then "the REPL". Under `sim` the REPL ends the run; under
+# `sim --serve` the interpreter's own REPL follows (micropython -i), and a soft
+# reset from the raw REPL (MPSIM_BOOT=boot) runs boot.py only, as on a board.
 import os
 import sys
 
 _FLASH_BYTES = int(os.getenv("MPSIM_FLASH_BYTES") or 0)
+
+
+def _exists(name):
+    try:
+        os.stat(name)
+        return True
+    except OSError:
+        return False
 
 
 def _used(path="."):
@@ -48,16 +58,27 @@ if _FLASH_BYTES:
 
     builtins.open = _flash_open
 
-try:
-    import boot  # noqa: F401
-    ok = True
-except Exception as e:
-    sys.print_exception(e)
-    ok = False
-if ok:
+
+def _boot():
+    # Like a board, a flash without boot.py or main.py simply skips it.
     try:
-        import main  # noqa: F401
-    except KeyboardInterrupt as e:
+        if _exists("boot.py") or _exists("boot.mpy"):
+            import boot  # noqa: F401
+    except Exception as e:
         sys.print_exception(e)
-        print("sim: Ctrl-C: the firmware stopped")
-print("sim: firmware returned to the REPL")
+        print("sim: boot.py raised, so main.py is skipped")
+        return False
+    if os.getenv("MPSIM_BOOT") != "boot" and _exists("main.py"):
+        try:
+            import main  # noqa: F401
+        except KeyboardInterrupt as e:
+            sys.print_exception(e)
+            print("sim: Ctrl-C: the firmware stopped")
+    return True
+
+
+_ok = _boot()
+if not os.getenv("MPSIM_SERVE"):
+    print("sim: firmware returned to the REPL")
+    if not _ok:
+        sys.exit(1)

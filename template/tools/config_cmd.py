@@ -1,0 +1,127 @@
+"""`python -m tools config`: config.json made from config.example.json, checked like the board does.
+
+Every setting is asked with its current value (Enter keeps it); secrets are read with getpass,
+never echoed and never shown back. The result is validated by the firmware's own rules
+(device/lib/runtime/config.py) before it is written, atomically, readable by you only.
+Only settings that differ from the defaults (and the required ones) are written, so new
+defaults from a template update still reach the board.
+"""
+import getpass
+import importlib.util
+import json
+import os
+
+from .project import DEVICE, PROJECT, ROOT, Failure
+
+CONFIG = ROOT / "config.json"
+EXAMPLE = ROOT / "config.example.json"
+SECRET_WORDS = ("password", "secret", "token", "psk", "key")
+
+
+def _runtime_config():
+    spec = importlib.util.spec_from_file_location("_runtime_config", DEVICE / "lib" / "runtime" / "config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def defaults():
+    try:
+        return json.loads(EXAMPLE.read_text())
+    except (OSError, ValueError) as e:
+        raise Failure(f"config.example.json cannot be read ({e}): restore it from git") from None
+
+
+def required():
+    return ("wifi_ssid",) if PROJECT["wifi"] else ()
+
+
+def problem(data):
+    """What the board would say about this config.json (bytes), or None when it is valid."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return "config.json is not valid JSON"
+    return _runtime_config().check(parsed, defaults(), required())[1]
+
+
+def is_secret(key):
+    return any(word in key.lower() for word in SECRET_WORDS)
+
+
+def parse(raw, default):
+    """The typed value of an answer, in the type of the setting's default."""
+    kind = type(default)
+    if kind is bool:
+        if raw.lower() in ("y", "yes", "true", "1", "on"):
+            return True
+        if raw.lower() in ("n", "no", "false", "0", "off"):
+            return False
+        raise ValueError("answer yes or no")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError("a whole number is needed") from None
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise ValueError("a number is needed") from None
+    if kind is str:
+        return raw
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ValueError("a JSON value is needed") from None
+
+
+def current():
+    """The settings in config.json now; a file that cannot be read is never overwritten."""
+    if not CONFIG.exists():
+        return {}
+    try:
+        data = json.loads(CONFIG.read_text())
+    except ValueError as e:
+        raise Failure(f"config.json is not valid JSON ({e}): fix it or move it away, "
+                      "then run `python -m tools config` again") from None
+    if not isinstance(data, dict):
+        raise Failure("config.json must hold a JSON object {...}: fix it or move it away, "
+                      "then run `python -m tools config` again")
+    return data
+
+
+def make(ask=input, ask_secret=getpass.getpass, say=print):
+    """Prompt for every setting, validate, write config.json. Returns its path."""
+    base, now = defaults(), current()
+    say(f"{'Updating' if now else 'Making'} config.json (Enter keeps the value in brackets)")
+    answers = {}
+    for key, default in base.items():
+        value = now.get(key, default)
+        secret = is_secret(key)
+        while True:
+            shown = ("set" if value else "empty") if secret else json.dumps(value)
+            raw = (ask_secret if secret else ask)(f"{key} [{shown}]: ").strip()
+            if not raw:
+                break
+            try:
+                value = parse(raw, default)
+                break
+            except ValueError as e:
+                say(f"{key}: {e}; try again")
+        answers[key] = value
+    extra = {k: v for k, v in now.items() if k not in base}  # the user's own keys stay
+    conf = {k: v for k, v in answers.items() if v != base[k] or k in required()}
+    conf.update(extra)
+    data = (json.dumps(conf, indent=2) + "\n").encode()
+    bad = problem(data)
+    if bad:
+        raise Failure(f"{bad}: run `python -m tools config` again; config.json was not changed")
+    tmp = CONFIG.with_name(CONFIG.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, CONFIG)
+    say(f"wrote {CONFIG.name} ({len(conf)} settings; secrets not shown); "
+        "`python -m tools config --push` sends it to the board")
+    return CONFIG
