@@ -3,7 +3,7 @@ import json
 import shutil
 import subprocess
 
-from .project import BUILD, DEVICE, FACTS, PROJECT, ROOT, Failure, find
+from .project import BUILD, DEVICE, FACTS, PROJECT, ROOT, Failure, mpy_cross
 
 # Only files literally named boot.py and main.py run at boot, so they stay .py.
 KEEP_AS_PY = ("boot.py", "main.py")
@@ -38,7 +38,7 @@ def sources(board):
 
 
 def compile_mpy(src, dst, board):
-    out = subprocess.run([find("mpy-cross"), f"-march={FACTS[board]['march']}", "-o", str(dst), str(src)],
+    out = subprocess.run([mpy_cross(), f"-march={FACTS[board]['march']}", "-o", str(dst), str(src)],
                          capture_output=True, text=True)
     if out.returncode:
         raise Failure(f"mpy-cross could not compile {src}: {out.stderr.strip()}")

