@@ -17,10 +17,26 @@ def check_codes():
     return found
 
 
-def sim_options():
-    """The options of `python -m tools sim`, read from the project's argument parser."""
+def cli_options():
+    """(sim options, options of the other commands), read from the project's argument parser."""
     source = (ROOT / "template" / "tools" / "__main__.py").read_text()
-    return set(re.findall(r'add_argument\("(--[\w-]+)"', source)) - {"--format"}
+    sim_block = source[source.index('if name == "sim":'):]
+    sim_block = sim_block[:sim_block.index("return ap")]
+    sim = set(re.findall(r'add_argument\("(--[\w-]+)"', sim_block))
+    every = set(re.findall(r'add_argument\("(--[\w-]+)"', source)) - {"--format"}
+    return sim, every - sim - {"--board"}
+
+
+def sim_options():
+    return cli_options()[0] | {"--board"}
+
+
+def test_every_deploy_config_and_logs_option_is_documented():
+    others = cli_options()[1]
+    assert {"--port", "--dry-run", "--py", "--follow", "--push"} <= others
+    page = (ROOT / "docs" / "deploy.md").read_text()
+    table = set(re.findall(r"^\| `(--[\w-]+)", page, re.M))
+    assert others <= table, f"docs/deploy.md lacks: {', '.join(sorted(others - table))}"
 
 
 def test_every_validator_is_documented_with_its_level():
