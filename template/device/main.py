@@ -21,6 +21,11 @@ def setup_mode(problem):
     # No usable config: no Wi-Fi, no app, no watchdog. Blink and explain.
     log.warning("setup mode: %s", problem)
     print("setup mode: write config.json (python -m tools config --push), then reset the board")
+    wait = hw.idle
+    if target.WIFI:  # and serve the setup page on the board's own access point
+        from runtime import provision
+
+        wait = provision.start(log, hw) or hw.idle
     led = hw.led(target.LED, target.LED_ACTIVE_LOW)
     tick = 0
     while True:
@@ -29,7 +34,7 @@ def setup_mode(problem):
         if tick % 30 == 0:
             log.info("setup mode: waiting for config.json (%s)", problem)
         tick += 1
-        hw.idle(250)
+        wait(250)
 
 
 def normal_mode(conf):

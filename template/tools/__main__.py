@@ -27,6 +27,8 @@ def parser():
                            help="fake Wi-Fi: ok, fail (never connects), drop (lost at tick 5, back at tick 15)")
             p.add_argument("--flash-size", type=int, default=0, metavar="BYTES",
                            help="flash capacity: writes beyond it fail with OSError 28 (ENOSPC)")
+            p.add_argument("--http-port", type=int, default=0, metavar="N",
+                           help="loopback port of the setup page (default 0: any free port)")
     sub.add_parser("typecheck", help="type-check device/ against the MicroPython stubs in requirements-dev.txt")
     return ap
 
@@ -48,7 +50,7 @@ def main(argv=None):
             print(f"built {checked_build(a.board)}")
             return 0
         return sim.run(a.board, checked_build(a.board), a.flash, a.ticks, a.heap, a.hold_button, a.wifi,
-                       a.flash_size)
+                       a.flash_size, a.http_port)
     except Failure as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -1,6 +1,7 @@
 """`python -m tools sim`: the virtual board, the build run in the MicroPython unix port."""
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -43,7 +44,14 @@ def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
     return env
 
 
-def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0):
+def free_port():
+    """A TCP port on loopback that nothing listens on now: the setup page's, on the virtual board."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, http_port=0):
     if flash:
         flash = Path(flash)
         install(build_dir, flash)
@@ -55,10 +63,12 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0):
     heap = heap or FACTS[board]["heap_kib"] * 1024
     flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
     state = flash.parent / f".{flash.name}.ticks"
+    http_port = str(http_port or free_port())  # the same port across the board's reboots
     done, cause = 0, "PWRON_RESET"
     while True:
         state.write_text("0")
         env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, state, flash_bytes)
+        env["MPSIM_HTTP_PORT"] = http_port
         vm = subprocess.Popen([find("micropython"), "-X", f"heapsize={heap}", "-c", "import simboot"],
                               cwd=flash, env=env)
         try:
