@@ -18,7 +18,7 @@ import network
 from micropython import const
 
 from runtime import config, target
-from runtime.setup_form import PASSWORD_MAX, REASONS, error_page, form_page, networks, parse_form, saved_page
+from runtime.setup_form import PASSWORD_MAX, form_page, networks, parse_form, response, saved_page
 
 _HEAD_MAX = const(1536)  # request line and headers
 _BODY_MAX = const(512)  # the form
@@ -88,20 +88,16 @@ class Portal:
         try:
             cl.setblocking(False)
             status, text = self.request(cl)
+            if status:  # 0: the client sent nothing
+                cl.settimeout(1)
+                cl.write(response(status, text))
+            if status != 200:  # let it read the answer before close() drops what it still sends
+                cl.setblocking(False)
+                deadline = time.ticks_add(time.ticks_ms(), 200)
+                while self._read(cl, 0, _HEAD_MAX, deadline) >= 0:
+                    pass
         finally:
             self.client.unregister(cl)
-        if not status:
-            return  # the client sent nothing
-        extra = ""
-        if status == 405:
-            extra = "Allow: %s\r\n" % text
-            text = "Use %s here." % text
-        page = (text if status == 200 else error_page(status, text)).encode()
-        cl.settimeout(1)
-        cl.write(("HTTP/1.0 %d %s\r\nConnection: close\r\nCache-Control: no-store\r\n%s"
-                  "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n")
-                 % (status, REASONS[status], extra, len(page)))
-        cl.write(page)
 
     def _read(self, cl, got, limit, deadline):
         # Append what arrives before the deadline to buf[got:limit]; the new end, or -1.

@@ -69,9 +69,19 @@ def saved_page(name, ssid):
             % (escape(ssid), escape(name)))
 
 
-def error_page(status, text):
-    title = "%d %s" % (status, REASONS[status])
-    return _HEAD % title + "<h1>%s</h1><p>%s</p>" % (title, escape(text))
+def response(status, text):
+    # The whole HTTP response: the page (status 200) or an error page with text.
+    extra = ""
+    if status == 405:
+        extra = "Allow: %s\r\n" % text
+        text = "Use %s here." % text
+    if status != 200:
+        title = "%d %s" % (status, REASONS[status])
+        text = _HEAD % title + "<h1>%s</h1><p>%s</p>" % (title, escape(text))
+    page = text.encode()
+    return ("HTTP/1.0 %d %s\r\nConnection: close\r\nCache-Control: no-store\r\n%s"
+            "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n"
+            % (status, REASONS[status], extra, len(page))).encode() + page
 
 
 def _hex(c):
