@@ -18,7 +18,7 @@ REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not All
 
 _HEAD = ("<!DOCTYPE html><title>%s</title><meta charset=utf-8>"
          "<meta name=viewport content='width=device-width,initial-scale=1'>"
-         "<style>body{font-family:sans-serif;max-width:22em;margin:1.5em auto;padding:0 1em}"
+         "<style>body{font-family:sans-serif;max-width:22em;margin:1.5em auto;padding:0 1em;overflow-wrap:anywhere}"
          "input,button{display:block;width:100%%;box-sizing:border-box;margin:.3em 0 1em;padding:.6em;"
          "font-size:1em}button{background:#00796b;color:#fff;border:0;border-radius:4px}</style>")
 
@@ -54,7 +54,7 @@ def networks():
 def form_page(name, nets):
     # nets: network names, already escaped.
     found = "%d networks found: pick one or type its name." % len(nets) if nets else "Type the network's name."
-    return (_HEAD % escape(name) + "<h1>%s</h1><p>Connect this board to your Wi-Fi network. %s</p>"
+    return (_HEAD % escape(name) + "<h1>Wi-Fi setup</h1><p>Connect <b>%s</b> to your Wi-Fi network. %s</p>"
             "<form method=post action=/save><label for=ssid>Network</label>"
             "<input id=ssid name=ssid list=nets maxlength=32 required autocomplete=off>"
             "<datalist id=nets>%s</datalist><label for=password>Password</label>"
