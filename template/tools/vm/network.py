@@ -19,13 +19,6 @@ STAT_NO_AP_FOUND = 3
 STAT_CONNECT_FAIL = 4
 STAT_GOT_IP = 5
 _MODE = os.getenv("MPSIM_WIFI") or "ok"
-# (ssid, bssid, channel, RSSI, security, hidden), as WLAN.scan() gives them
-_NETWORKS = [
-    (b"home", b"\x02\x00\x00\x00\x00\x01", 6, -48, 3, False),
-    (b"caf\xc3\xa9 <b>&\"quotes\"", b"\x02\x00\x00\x00\x00\x02", 11, -67, 3, False),
-    (b"neighbours", b"\x02\x00\x00\x00\x00\x03", 1, -80, 4, False),
-]
-
 
 def country(code=None):
     return code
@@ -40,7 +33,7 @@ def _ap_up():
 class WLAN:
     def __init__(self, interface=STA_IF):
         self._if = interface
-        self._config = {"ssid": "MicroPython-sim", "security": 0}
+        self._config = None  # what config() set, for config(name)
         self._active = False
         self._since = None
         self._linked = False
@@ -74,13 +67,18 @@ class WLAN:
 
     def config(self, *names, **settings):
         if names:
-            return self._config[names[0]]
-        self._config.update(settings)
+            return (self._config or {})[names[0]]
+        self._config = dict(self._config or {}, **settings)
 
     def scan(self):
+        # (ssid, bssid, channel, RSSI, security, hidden), as a board's WLAN.scan() gives them
         if not self._active or self._if != STA_IF:
             raise OSError(1)  # like a board: only an active station scans
-        return list(_NETWORKS) if _MODE != "fail" else []
+        if _MODE == "fail":
+            return []
+        return [(b"home", b"\x02\x00\x00\x00\x00\x01", 6, -48, 3, False),
+                (b"caf\xc3\xa9 <b>&\"quotes\"", b"\x02\x00\x00\x00\x00\x02", 11, -67, 3, False),
+                (b"neighbours", b"\x02\x00\x00\x00\x00\x03", 1, -80, 4, False)]
 
     def ifconfig(self):
         return ("127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1")

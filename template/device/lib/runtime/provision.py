@@ -18,7 +18,7 @@ import network
 from micropython import const
 
 from runtime import config, target
-from runtime.setup_form import PASSWORD_MAX, form_page, networks, parse_form, response, saved_page
+from runtime import setup_form as page
 
 _HEAD_MAX = const(1536)  # request line and headers
 _BODY_MAX = const(512)  # the form
@@ -26,24 +26,14 @@ _CLIENT_MS = const(1000)  # time a client gets for its whole request
 _TIMEOUTS = (11, 110)  # EAGAIN, ETIMEDOUT
 
 
-def _blank_line(buf, start, end):
-    # Index just past the first CR LF CR LF in buf[:end], searching from start; -1 if none.
-    i = max(start - 3, 3)
-    while i < end:
-        if buf[i] == 10 and buf[i - 1] == 13 and buf[i - 2] == 10 and buf[i - 3] == 13:
-            return i + 1
-        i += 1
-    return -1
-
-
 class Portal:
     def __init__(self, log, hw):
         self.log = log
         self.hw = hw
         self.buf = bytearray(_HEAD_MAX + _BODY_MAX)
-        self.field = bytearray(PASSWORD_MAX)
+        self.field = bytearray(page.PASSWORD_MAX)
         self.saved = False  # set once config.json is written
-        self.nets = networks()
+        self.nets = page.networks()
         uid = machine.unique_id()
         self.name = "%s-%02x%02x%02x" % (target.PROJECT[:24], uid[-3], uid[-2], uid[-1])
         if target.COUNTRY:
@@ -88,9 +78,9 @@ class Portal:
         try:
             cl.setblocking(False)
             status, text = self.request(cl)
-            if status:  # 0: the client sent nothing
+            if text:  # an error to answer (the pages answer themselves)
                 cl.settimeout(1)
-                cl.write(response(status, text))
+                page.error_page(cl, status, text)
             if status != 200:  # let it read the answer before close() drops what it still sends
                 cl.setblocking(False)
                 deadline = time.ticks_add(time.ticks_ms(), 200)
@@ -115,7 +105,8 @@ class Portal:
         return got + n if n else -1  # 0: the client closed
 
     def request(self, cl):
-        # (status, page or message) for one request; status 0: nothing to answer.
+        # Answer one request: (200, None) once a page is written, (status, message) for
+        # an error page, (0, None) when the client sent nothing.
         deadline = time.ticks_add(time.ticks_ms(), _CLIENT_MS)
         buf = self.buf
         got, end = 0, -1
@@ -125,30 +116,22 @@ class Portal:
             start = got
             got = self._read(cl, got, _HEAD_MAX, deadline)
             if got < 0:
-                return (408, "The request did not arrive in time.") if start else (0, "")
-            end = _blank_line(buf, start, got)
-        lines = bytes(buf[:end - 4]).split(b"\r\n")
-        parts = lines[0].split(b" ")
-        if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
+                return (408, "The request did not arrive in time.") if start else (0, None)
+            end = page.blank_line(buf, start, got)
+        try:
+            method, path, length, kind = page.parse_head(buf, end)
+        except ValueError:
             return 400, "Not an HTTP request."
-        method, path = parts[0], parts[1].split(b"?")[0]
         if path == b"/":
-            return (200, form_page(self.name, self.nets)) if method == b"GET" else (405, "GET")
+            if method != b"GET":
+                return 405, "GET"
+            cl.settimeout(1)
+            page.form_page(cl, self.name, self.nets)
+            return 200, None
         if path != b"/save":
             return 404, "Nothing here: the setup page is /."
         if method != b"POST":
             return 405, "POST"
-        length, kind = -1, b""
-        for line in lines[1:]:
-            colon = line.find(b":")
-            key = line[:colon].strip().lower()
-            if key == b"content-length":
-                try:
-                    length = int(line[colon + 1:].strip())
-                except ValueError:
-                    return 400, "Bad Content-Length."
-            elif key == b"content-type":
-                kind = line[colon + 1:].split(b";")[0].strip().lower()
         if length < 0:
             return 411, "Content-Length is required."
         if length > _BODY_MAX:
@@ -159,12 +142,12 @@ class Portal:
             got = self._read(cl, got, end + length, deadline)
             if got < 0:
                 return 408, "The form did not arrive in time."
-        ssid, password, problem = parse_form(bytes(buf[end:end + length]), self.field)
+        ssid, password, problem = page.parse_form(bytes(buf[end:end + length]), self.field)
         if ssid is None or password is None:
             return 400, problem or "Bad form."
-        return self.save(ssid, password)
+        return self.save(cl, ssid, password)
 
-    def save(self, ssid, password):
+    def save(self, cl, ssid, password):
         conf = dict(target.DEFAULTS)
         conf["wifi_ssid"] = ssid
         conf["wifi_password"] = password
@@ -175,7 +158,9 @@ class Portal:
             return 500, "Could not write config.json (OSError %d): is the flash full?" % e.errno
         self.saved = True
         self.log.info("setup page: saved network %s", ssid)
-        return 200, saved_page(self.name, ssid)
+        cl.settimeout(1)
+        page.saved_page(cl, self.name, ssid)
+        return 200, None
 
 
 def start(log, hw):

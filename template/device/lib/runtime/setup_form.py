@@ -1,5 +1,5 @@
-# The setup page's HTML, its list of networks and the decoding of its form
-# (used by runtime/provision.py).
+# The setup page's HTML, its list of networks, and the parsing of requests and
+# of the form (used by runtime/provision.py).
 #
 # Everything shown is escaped; the form's values are percent-decoded into a
 # buffer allocated once, checked (length in bytes, UTF-8, no control characters)
@@ -16,10 +16,10 @@ REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not All
            411: "Length Required", 413: "Content Too Large", 415: "Unsupported Media Type",
            431: "Request Header Fields Too Large", 500: "Internal Server Error"}
 
-_HEAD = ("<!DOCTYPE html><title>%s</title><meta charset=utf-8>"
-         "<meta name=viewport content='width=device-width,initial-scale=1'>"
+_HEAD = ("Connection: close\r\nCache-Control: no-store\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+         "<!DOCTYPE html><meta charset=utf-8><meta name=viewport content='width=device-width,initial-scale=1'>"
          "<style>body{font-family:sans-serif;max-width:22em;margin:1.5em auto;padding:0 1em;overflow-wrap:anywhere}"
-         "input,button{display:block;width:100%%;box-sizing:border-box;margin:.3em 0 1em;padding:.6em;"
+         "input,button{display:block;width:100%;box-sizing:border-box;margin:.3em 0 1em;padding:.6em;"
          "font-size:1em}button{background:#00796b;color:#fff;border:0;border-radius:4px}</style>")
 
 
@@ -51,37 +51,85 @@ def networks():
     return names
 
 
-def form_page(name, nets):
+# The pages are written to the socket piece by piece, never built whole in memory.
+# HTTP/1.0 without Content-Length: the page ends when the connection closes.
+def start(cl, status, allow=None):
+    cl.write("HTTP/1.0 %d %s\r\n" % (status, REASONS[status]))
+    if allow:
+        cl.write("Allow: %s\r\n" % allow)
+    cl.write(_HEAD)
+
+
+def form_page(cl, name, nets):
     # nets: network names, already escaped.
-    found = "%d networks found: pick one or type its name." % len(nets) if nets else "Type the network's name."
-    return (_HEAD % escape(name) + "<h1>Wi-Fi setup</h1><p>Connect <b>%s</b> to your Wi-Fi network. %s</p>"
-            "<form method=post action=/save><label for=ssid>Network</label>"
-            "<input id=ssid name=ssid list=nets maxlength=32 required autocomplete=off>"
-            "<datalist id=nets>%s</datalist><label for=password>Password</label>"
-            "<input id=password name=password type=password maxlength=64>"
-            "<button type=submit>Save and restart</button></form>"
-            % (escape(name), found, "".join("<option value=\"%s\">" % net for net in nets)))
+    start(cl, 200)
+    cl.write("<title>Wi-Fi setup</title><h1>Wi-Fi setup</h1><p>Connect <b>")
+    cl.write(escape(name))
+    cl.write("</b> to your Wi-Fi network. ")
+    cl.write("%d networks found: pick one or type its name." % len(nets) if nets else "Type the network's name.")
+    cl.write("</p><form method=post action=/save><label for=ssid>Network</label>"
+             "<input id=ssid name=ssid list=nets maxlength=32 required autocomplete=off><datalist id=nets>")
+    for net in nets:
+        cl.write("<option value=\"%s\">" % net)
+    cl.write("</datalist><label for=password>Password</label>"
+             "<input id=password name=password type=password maxlength=64>"
+             "<button type=submit>Save and restart</button></form>")
 
 
-def saved_page(name, ssid):
-    return (_HEAD % escape(name) + "<h1>Saved</h1><p>The board restarts now and joins <b>%s</b>. "
-            "Its network %s goes away: reconnect this phone to your usual network.</p>"
-            % (escape(ssid), escape(name)))
+def saved_page(cl, name, ssid):
+    start(cl, 200)
+    cl.write("<title>Saved</title><h1>Saved</h1><p>The board restarts now and joins <b>")
+    cl.write(escape(ssid))
+    cl.write("</b>. Its network %s goes away: reconnect this phone to your usual network.</p>" % escape(name))
 
 
-def response(status, text):
-    # The whole HTTP response: the page (status 200) or an error page with text.
-    extra = ""
+def error_page(cl, status, text):
+    allow = None
     if status == 405:
-        extra = "Allow: %s\r\n" % text
+        allow = text
         text = "Use %s here." % text
-    if status != 200:
-        title = "%d %s" % (status, REASONS[status])
-        text = _HEAD % title + "<h1>%s</h1><p>%s</p>" % (title, escape(text))
-    page = text.encode()
-    return ("HTTP/1.0 %d %s\r\nConnection: close\r\nCache-Control: no-store\r\n%s"
-            "Content-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n"
-            % (status, REASONS[status], extra, len(page))).encode() + page
+    start(cl, status, allow)
+    cl.write("<title>%d %s</title><h1>%d %s</h1><p>" % (status, REASONS[status], status, REASONS[status]))
+    cl.write(escape(text))
+    cl.write("</p>")
+
+
+def blank_line(buf, start, end):
+    # Index just past the first CR LF CR LF in buf[:end], searching from start; -1 if none.
+    i = max(start - 3, 3)
+    while i < end:
+        if buf[i] == 10 and buf[i - 1] == 13 and buf[i - 2] == 10 and buf[i - 3] == 13:
+            return i + 1
+        i += 1
+    return -1
+
+
+def parse_head(buf, end):
+    # (method, path, Content-Length or -1, Content-Type) of the request head in
+    # buf[:end], read one line at a time; ValueError when it is not HTTP.
+    first, length, kind = None, -1, b""
+    pos = 0
+    while pos < end - 2:  # up to the blank line
+        eol = pos
+        while buf[eol] != 13 or buf[eol + 1] != 10:
+            eol += 1
+        line = bytes(buf[pos:eol])
+        pos = eol + 2
+        if first is None:
+            first = line
+            continue
+        colon = line.find(b":")
+        key = line[:colon].strip().lower()
+        if key == b"content-length":
+            length = int(line[colon + 1:].strip())
+            if length < 0:
+                raise ValueError
+        elif key == b"content-type":
+            kind = line[colon + 1:].split(b";")[0].strip().lower()
+    parts = (first or b"").split(b" ")
+    if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
+        raise ValueError
+    return parts[0], parts[1].split(b"?")[0], length, kind
 
 
 def _hex(c):
