@@ -37,6 +37,8 @@ def png_size(path):
 
 @pytest.fixture
 def setup_page(tmp_path):
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail("chromium and chromedriver are missing: apt-get install chromium chromium-driver")
     import copier
 
     project = tmp_path / "p"
@@ -60,8 +62,6 @@ def setup_page(tmp_path):
 
 
 def test_a_browser_fills_the_setup_page_and_the_board_saves_it(setup_page, tmp_path):
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.fail("chromium and chromedriver are missing: apt-get install chromium chromium-driver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
