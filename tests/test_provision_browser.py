@@ -86,7 +86,8 @@ def test_a_browser_fills_the_setup_page_and_the_board_saves_it(setup_page, tmp_p
         shot = tmp_path / "provisioning.png"
         assert browser.save_screenshot(str(shot))
         browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-        WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "h1").text == "Saved")
+        WebDriverWait(browser, 10).until(lambda b: b.title == "Saved")  # the title never goes stale mid-load
+        assert browser.find_element(By.TAG_NAME, "h1").text == "Saved"
         assert "joins home" in browser.find_element(By.TAG_NAME, "p").text
     finally:
         browser.quit()
