@@ -3,6 +3,8 @@
 For each board's rendering (Wi-Fi where the board has it, file logging on) it prints:
   - the smallest unix-port heap at which boot + 100 ticks succeed, for the .mpy build and for
     an all-.py build, and whether 1000 ticks also run at the .mpy figure (no growth per tick);
+  - setup: on a Wi-Fi board, the smallest heap at which setup mode (empty flash) serves the setup
+    page three times and saves its form (.mpy build);
   - the heap held after boot (gc.mem_alloc() after a collect at tick 1), and the part of it
     taken by the fakes of machine/network (in ROM on a board, so not the firmware's);
   - the growth per tick between tick 10 and tick 1000 (bytes held after a collect);
@@ -11,6 +13,7 @@ and, as the floor, the smallest heap of a bare interpreter running an empty main
 
 Run: python benchmarks/footprint.py [board ...]
 """
+import http.client
 import json
 import shutil
 import subprocess
@@ -61,6 +64,44 @@ class VirtualBoard:
             out = subprocess.run([self.micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
                                  cwd=flash, env=env, capture_output=True, text=True)
             return started, out
+
+    def serves(self, heap):
+        # Setup mode on an empty flash: three GET / answered, then the form saved and the reset (exit 42).
+        with tempfile.TemporaryDirectory() as flash:
+            flash = Path(flash)
+            self.sim.install(self.builds[False], flash)
+            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok", flash / ".ticks")
+            env["MPSIM_HTTP_PORT"] = str(self.sim.free_port())
+            vm = subprocess.Popen([self.micropython, "-X", f"heapsize={heap}", "-c", "import simboot"], cwd=flash,
+                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            try:
+                for line in vm.stdout:
+                    if line.startswith("setup page: "):
+                        break
+                else:
+                    return False
+                port = int(env["MPSIM_HTTP_PORT"])
+                for method, path, body in [("GET", "/", None)] * 3 + [("POST", "/save", "ssid=bench&password=")]:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                    conn.request(method, path, body, {"Content-Type": "application/x-www-form-urlencoded"})
+                    if conn.getresponse().status != 200:
+                        return False
+                    conn.close()
+                return vm.wait(timeout=10) == 42 and (flash / "config.json").exists()
+            except (OSError, http.client.HTTPException, subprocess.TimeoutExpired):
+                return False
+            finally:
+                vm.kill()
+                vm.wait()
+
+    def smallest_setup(self):
+        lo, hi = 2048, CATALOGUE[self.board]["heap_kib"] * 1024 * 2
+        if not self.serves(hi):
+            return None
+        while hi - lo > 128:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if self.serves(mid) else (mid, hi)
+        return hi
 
     def ok(self, heap, ticks, as_py=False):
         _, out = self.run(heap, ticks, as_py)
@@ -113,7 +154,7 @@ def floor(micropython):
 
 
 def main(boards):
-    print(f"{'board':<12} {'100 ticks .mpy':>14} {'.py':>7} {'1000 same':>9} {'held':>7} {'fakes':>6} "
+    print(f"{'board':<12} {'100 ticks .mpy':>14} {'.py':>7} {'setup':>7} {'1000 same':>9} {'held':>7} {'fakes':>6} "
           f"{'grow/tick':>9} {'boot ms':>7} {'modeled':>8}")
     micropython = None
     for board in boards or sorted(CATALOGUE):
@@ -124,10 +165,11 @@ def main(boards):
             vb = VirtualBoard(tmp, board)
             micropython = vb.micropython
             mpy, py = vb.smallest(100), vb.smallest(100, as_py=True)
+            setup = (vb.smallest_setup() or "fails") if CATALOGUE[board]["wifi"] else "-"
             same = "yes" if mpy and vb.ok(mpy, 1000) else "no"
             held, first = vb.probe()
             grow = (held[1000] - held[10]) / 990 if 10 in held and 1000 in held else float("nan")
-            print(f"{board:<12} {mpy or 'fails':>14} {py or 'fails':>7} {same:>9} {held.get(1, 0):>7} "
+            print(f"{board:<12} {mpy or 'fails':>14} {py or 'fails':>7} {setup:>7} {same:>9} {held.get(1, 0):>7} "
                   f"{vb.fakes():>6} {grow:>9.2f} {first if first is not None else '-':>7} "
                   f"{CATALOGUE[board]['heap_kib'] * 1024:>8}", flush=True)
             sys.path.pop(0)

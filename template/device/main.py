@@ -22,6 +22,11 @@ def setup_mode(problem):
     # No usable config: no Wi-Fi, no app, no watchdog. Blink and explain.
     log.warning("setup mode: %s", problem)
     print("setup mode: write config.json (python -m tools config --push), then reset the board")
+    wait = hw.idle
+    if target.WIFI:  # and serve the setup page on the board's own access point
+        from runtime import provision
+
+        wait = provision.start(log, hw) or hw.idle
     led = hw.led(target.LED, target.LED_ACTIVE_LOW)
     tick = 0
     while True:
@@ -30,7 +35,7 @@ def setup_mode(problem):
         if tick % 240 == 0:  # a reminder every minute, on the console only: the log keeps the reason
             print("setup mode: waiting for config.json (%s)" % problem)
         tick += 1
-        hw.idle(250)
+        wait(250)
 
 
 def normal_mode(conf):

@@ -197,6 +197,19 @@ def test_full_flash_drops_lines_and_keeps_running(tmp_path):
     assert all(p.stat().st_size <= PROJECT["log_max_bytes"] for p in tmp_path.glob("log.txt*"))
 
 
+def test_a_flash_without_a_free_byte_still_ends_the_run_cleanly(tmp_path):
+    # The sim's own bookkeeping (tick count) lives beside the flash, not on it: it must not
+    # fail when the firmware has filled the flash to the last byte.
+    flash_with(tmp_path, CONFIG)
+    assert sim(tmp_path, "--ticks", "1").returncode == 0
+    for p in [*tmp_path.glob("log.txt*"), tmp_path / "boot_count"]:
+        p.unlink(missing_ok=True)
+    used = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+    out = sim(tmp_path, "--flash-size", str(used), "--ticks", "3")
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr
+    assert "sim: 3 ticks done" in out.stdout
+
+
 @needs_log_file
 def test_reset_between_rotation_steps_loses_no_log(tmp_path):
     flash_with(tmp_path, CONFIG)

@@ -56,6 +56,8 @@ def parser():
                            help="expose the board on a serial port (pty) for mpremote and `deploy --port`")
             p.add_argument("--blank", action="store_true",
                            help="with --serve: install nothing, serve the flash as it is (then deploy onto it)")
+            p.add_argument("--http-port", type=count(0), default=0, metavar="N",
+                           help="loopback port of the setup page (default 0: any free port)")
     sub.add_parser("typecheck", help="type-check device/ against the MicroPython stubs in requirements-dev.txt")
     return ap
 
@@ -114,7 +116,7 @@ def run(a):
         raise Usage("--blank only applies to --serve")
     build_dir = None if a.blank else checked_build(a.board)
     return sim.run(a.board, build_dir, a.flash, a.ticks, a.heap, a.hold_button, a.wifi, a.flash_size,
-                   a.reset_cause, a.serve)
+                   a.reset_cause, a.serve, a.http_port)
 
 
 def main(argv=None):

@@ -1,6 +1,7 @@
 """`python -m tools sim`: the virtual board, the build run in the MicroPython unix port."""
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -45,7 +46,15 @@ def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
     return env
 
 
-def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, cause="PWRON_RESET", serve=False):
+def free_port():
+    """A TCP port on loopback that nothing listens on now: the setup page's, on the virtual board."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, cause="PWRON_RESET", serve=False,
+        http_port=0):
     """Run the build on the virtual board; with serve, behind a serial port (see serve.py).
 
     build_dir None leaves the flash as it is (`sim --serve --blank`: deploy onto it)."""
@@ -64,18 +73,21 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, 
             shutil.copyfile(ROOT / "config.json", flash / "config.json")
     heap = heap or FACTS[board]["heap_kib"] * 1024
     flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
+    http_port = str(http_port or free_port())  # the setup page's port, the same across reboots
     if serve:
         if os.name != "posix":
             raise Failure("sim --serve needs a POSIX system (Linux or macOS) for its pty; "
                           "use `sim` without --serve here")
         from . import serve as served
 
-        return served.serve(vm_env(board, 0, cause, hold_button, wifi, "", flash_bytes), flash, heap)
+        env = dict(vm_env(board, 0, cause, hold_button, wifi, "", flash_bytes), MPSIM_HTTP_PORT=http_port)
+        return served.serve(env, flash, heap)
     state = flash.parent / f".{flash.name}.ticks"
     done = 0
     while True:
         state.write_text("0")
         env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, state, flash_bytes)
+        env["MPSIM_HTTP_PORT"] = http_port
         vm = subprocess.Popen([find("micropython"), "-X", f"heapsize={heap}", "-c", "import simboot"],
                               cwd=flash, env=env)
         try:

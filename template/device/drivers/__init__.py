@@ -6,5 +6,6 @@
 #   button_held(pin)      -> True while the safe-mode button is held
 #   watchdog(timeout_ms)  -> a started watchdog with feed()
 #   idle(ms)              -> wait until the next tick
+#   http_addr()           -> (host, port) of the setup page (Wi-Fi ports only)
 #
 # Add your own drivers (sensors, displays) beside these, one module per device.

@@ -2,6 +2,9 @@
 #   ok    the station connects a moment after connect()
 #   fail  it never connects (no access point found)
 #   drop  it connects, the link drops at tick 5 and the access point is back at tick 15
+# The access point interface (AP_IF) is loopback: the setup page served on it is reached at
+# 127.0.0.1 (drivers/linux.http_addr). scan() finds a few made-up networks, one of them
+# with characters that the page must escape.
 import os
 import time
 
@@ -17,7 +20,6 @@ STAT_CONNECT_FAIL = 4
 STAT_GOT_IP = 5
 _MODE = os.getenv("MPSIM_WIFI") or "ok"
 
-
 def country(code=None):
     return code
 
@@ -30,6 +32,8 @@ def _ap_up():
 
 class WLAN:
     def __init__(self, interface=STA_IF):
+        self._if = interface
+        self._config = None  # what config() set, for config(name)
         self._active = False
         self._since = None
         self._linked = False
@@ -62,6 +66,21 @@ class WLAN:
         if not _ap_up():
             return STAT_NO_AP_FOUND
         return STAT_CONNECTING if self._since is not None else STAT_IDLE
+
+    def config(self, *names, **settings):
+        if names:
+            return (self._config or {})[names[0]]
+        self._config = dict(self._config or {}, **settings)
+
+    def scan(self):
+        # (ssid, bssid, channel, RSSI, security, hidden), as a board's WLAN.scan() gives them
+        if not self._active or self._if != STA_IF:
+            raise OSError(1)  # like a board: only an active station scans
+        if _MODE == "fail":
+            return []
+        return [(b"home", b"\x02\x00\x00\x00\x00\x01", 6, -48, 3, False),
+                (b"caf\xc3\xa9 <b>&\"quotes\"", b"\x02\x00\x00\x00\x00\x02", 11, -67, 3, False),
+                (b"neighbours", b"\x02\x00\x00\x00\x00\x03", 1, -80, 4, False)]
 
     def ifconfig(self):
         return ("127.0.0.1", "255.0.0.0", "127.0.0.1", "127.0.0.1")

@@ -54,7 +54,8 @@ if _FLASH_BYTES:
 
     def _flash_open(path, mode="r", *args):
         f = _open(path, mode, *args)
-        return _SmallFlashFile(f) if ("w" in mode or "a" in mode) else f
+        on_flash = not path.startswith("/")  # the firmware's paths are relative; the sim's own files are not
+        return _SmallFlashFile(f) if on_flash and ("w" in mode or "a" in mode) else f
 
     builtins.open = _flash_open
 

@@ -21,3 +21,8 @@ def watchdog(timeout_ms):
 
 def idle(ms):
     time.sleep_ms(ms)
+
+
+def http_addr():
+    # Where the setup page listens (runtime/provision.py): every address, port 80.
+    return "0.0.0.0", 80

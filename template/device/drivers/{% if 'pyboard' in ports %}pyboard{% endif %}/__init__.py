@@ -23,3 +23,8 @@ def watchdog(timeout_ms):
 
 def idle(ms):
     time.sleep_ms(ms)
+
+
+def http_addr():
+    # Where the setup page would listen; the pyboard has no Wi-Fi, so it never serves one.
+    return "0.0.0.0", 80

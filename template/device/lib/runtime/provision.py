@@ -1,0 +1,172 @@
+# Wi-Fi provisioning from a phone: setup mode's access point and web server.
+#
+# An open access point named <project>-<6 hex digits of the board's id> serves
+# the setup page (runtime/setup_form.py); the form's answer is written to
+# config.json atomically (runtime/config.save) and the board restarts.
+#
+# One client at a time, one request per connection, read into one buffer
+# allocated once: request line and headers at most _HEAD_MAX bytes (431), form
+# _BODY_MAX (413), the whole request within _CLIENT_MS, so a slow or silent
+# client cannot hold up the setup loop. Only GET / and POST /save exist: no
+# path reaches the filesystem. Imported in setup mode only.
+import select
+import socket
+import time
+
+import machine
+import network
+from micropython import const
+
+from runtime import config, target
+from runtime import setup_form as page
+
+_HEAD_MAX = const(1536)  # request line and headers
+_BODY_MAX = const(512)  # the form
+_CLIENT_MS = const(1000)  # time a client gets for its whole request
+_TIMEOUTS = (11, 110)  # EAGAIN, ETIMEDOUT
+
+
+class Portal:
+    def __init__(self, log, hw):
+        self.log = log
+        self.hw = hw
+        self.buf = bytearray(_HEAD_MAX + _BODY_MAX)
+        self.field = bytearray(page.PASSWORD_MAX)
+        self.saved = False  # set once config.json is written
+        self.nets = page.networks()
+        uid = machine.unique_id()
+        self.name = "%s-%02x%02x%02x" % (target.PROJECT[:24], uid[-3], uid[-2], uid[-1])
+        if target.COUNTRY:
+            network.country(target.COUNTRY)  # before the radio starts on the Pico W
+        ap = network.WLAN(network.AP_IF)
+        ap.config(ssid=self.name, security=0)  # open: see docs/behaviour/setup-mode.md
+        ap.active(True)
+        host, port = hw.http_addr()  # 0.0.0.0:80 on a board, loopback on the virtual board
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(socket.getaddrinfo(host, port)[0][-1])
+        self.sock.listen(2)
+        self.listening = select.poll()
+        self.listening.register(self.sock, select.POLLIN)
+        self.client = select.poll()
+        ip = ap.ifconfig()[0]
+        url = "http://%s/" % ip if port == 80 else "http://%s:%d/" % (ip, port)
+        log.info("setup mode: join the Wi-Fi network %s, then open %s", self.name, url)
+        print("setup page: " + url)
+
+    def serve(self, ms):
+        # One pass of the setup loop: answer a waiting client, if any, then idle.
+        if self.listening.poll(0):
+            cl = None
+            try:
+                cl = self.sock.accept()[0]
+                self.handle(cl)
+            except OSError:
+                pass  # the client went away
+            except Exception as e:  # its name only: the request may hold the password
+                self.log.error("setup page: %s while answering a request", e.__class__.__name__)
+            if cl:
+                cl.close()
+            if self.saved:
+                self.log.info("setup mode: config.json saved, restarting into normal mode")
+                time.sleep_ms(300)  # let the page reach the phone
+                machine.reset()
+        self.hw.idle(ms)
+
+    def handle(self, cl):
+        self.client.register(cl, select.POLLIN)
+        try:
+            cl.setblocking(False)
+            status, text = self.request(cl)
+            if text:  # an error to answer (the pages answer themselves)
+                cl.settimeout(1)
+                page.error_page(cl, status, text)
+            if status != 200:  # let it read the answer before close() drops what it still sends
+                cl.setblocking(False)
+                deadline = time.ticks_add(time.ticks_ms(), 200)
+                while self._read(cl, 0, _HEAD_MAX, deadline) >= 0:
+                    pass
+        finally:
+            self.client.unregister(cl)
+
+    def _read(self, cl, got, limit, deadline):
+        # Append what arrives before the deadline to buf[got:limit]; the new end, or -1.
+        left = time.ticks_diff(deadline, time.ticks_ms())
+        if left <= 0 or not self.client.poll(left):
+            return -1
+        try:
+            n = cl.readinto(memoryview(self.buf)[got:limit])
+        except OSError as e:
+            if e.errno not in _TIMEOUTS:
+                raise
+            n = None
+        if n is None:
+            return got
+        return got + n if n else -1  # 0: the client closed
+
+    def request(self, cl):
+        # Answer one request: (200, None) once a page is written, (status, message) for
+        # an error page, (0, None) when the client sent nothing.
+        deadline = time.ticks_add(time.ticks_ms(), _CLIENT_MS)
+        buf = self.buf
+        got, end = 0, -1
+        while end < 0:
+            if got >= _HEAD_MAX:
+                return 431, "The request line and headers take at most %d bytes." % _HEAD_MAX
+            start = got
+            got = self._read(cl, got, _HEAD_MAX, deadline)
+            if got < 0:
+                return (408, "The request did not arrive in time.") if start else (0, None)
+            end = page.blank_line(buf, start, got)
+        try:
+            method, path, length, kind = page.parse_head(buf, end)
+        except ValueError:
+            return 400, "Not an HTTP request."
+        if path == b"/":
+            if method != b"GET":
+                return 405, "GET"
+            cl.settimeout(1)
+            page.form_page(cl, self.name, self.nets)
+            return 200, None
+        if path != b"/save":
+            return 404, "Nothing here: the setup page is /."
+        if method != b"POST":
+            return 405, "POST"
+        if length < 0:
+            return 411, "Content-Length is required."
+        if length > _BODY_MAX:
+            return 413, "The form takes at most %d bytes." % _BODY_MAX
+        if kind != b"application/x-www-form-urlencoded":
+            return 415, "Send the form as application/x-www-form-urlencoded."
+        while got < end + length:
+            got = self._read(cl, got, end + length, deadline)
+            if got < 0:
+                return 408, "The form did not arrive in time."
+        ssid, password, problem = page.parse_form(bytes(buf[end:end + length]), self.field)
+        if ssid is None or password is None:
+            return 400, problem or "Bad form."
+        return self.save(cl, ssid, password)
+
+    def save(self, cl, ssid, password):
+        conf = dict(target.DEFAULTS)
+        conf["wifi_ssid"] = ssid
+        conf["wifi_password"] = password
+        try:
+            config.save(conf)
+        except OSError as e:  # most often a full flash; an older config.json stays as it was
+            self.log.error("setup page: cannot write config.json (OSError %d)", e.errno)
+            return 500, "Could not write config.json (OSError %d): is the flash full?" % e.errno
+        self.saved = True
+        self.log.info("setup page: saved network %s", ssid)
+        cl.settimeout(1)
+        page.saved_page(cl, self.name, ssid)
+        return 200, None
+
+
+def start(log, hw):
+    # The setup loop's wait: Portal.serve, or None when the page cannot be served.
+    try:
+        return Portal(log, hw).serve
+    except OSError as e:
+        log.error("setup page: cannot start (OSError %d); use python -m tools config --push", e.errno)
+        return None

@@ -1,0 +1,186 @@
+# The setup page's HTML, its list of networks, and the parsing of requests and
+# of the form (used by runtime/provision.py).
+#
+# Everything shown is escaped; the form's values are percent-decoded into a
+# buffer allocated once, checked (length in bytes, UTF-8, no control characters)
+# and never echoed back, except the network name. A problem is named by field,
+# never by value: the password must not reach a page, a log or the console.
+import network
+from micropython import const
+
+SSID_MAX = const(32)  # bytes, 802.11
+PASSWORD_MAX = const(64)  # bytes, WPA2: 8..63 characters or 64 hex digits
+_NETS_MAX = const(8)  # scanned networks offered on the page
+
+REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+           411: "Length Required", 413: "Content Too Large", 415: "Unsupported Media Type",
+           431: "Request Header Fields Too Large", 500: "Internal Server Error"}
+
+_HEAD = ("Connection: close\r\nCache-Control: no-store\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+         "<!DOCTYPE html><meta charset=utf-8><meta name=viewport content='width=device-width,initial-scale=1'>"
+         "<style>body{font-family:sans-serif;max-width:22em;margin:1.5em auto;padding:0 1em;overflow-wrap:anywhere}"
+         "input,button{display:block;width:100%;box-sizing:border-box;margin:.3em 0 1em;padding:.6em;"
+         "font-size:1em}button{background:#00796b;color:#fff;border:0;border-radius:4px}</style>")
+
+
+def escape(text):
+    # HTML-escape text for element content and quoted attribute values.
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
+        text = text.replace(char, entity)
+    return text
+
+
+def networks():
+    # Escaped names of the networks in range, strongest first; [] when scanning fails.
+    sta = network.WLAN(network.STA_IF)
+    try:
+        sta.active(True)
+        found = sta.scan()  # (ssid, bssid, channel, RSSI, security, hidden)
+        sta.active(False)
+    except OSError:
+        return []
+    found.sort(key=lambda net: -net[3])
+    names = []
+    for net in found:
+        try:
+            name = escape(str(net[0], "utf-8"))
+        except ValueError:  # not UTF-8: it can still be typed
+            continue
+        if name and name not in names and len(names) < _NETS_MAX:
+            names.append(name)
+    return names
+
+
+# The pages are written to the socket piece by piece, never built whole in memory.
+# HTTP/1.0 without Content-Length: the page ends when the connection closes.
+def start(cl, status, allow=None):
+    cl.write("HTTP/1.0 %d %s\r\n" % (status, REASONS[status]))
+    if allow:
+        cl.write("Allow: %s\r\n" % allow)
+    cl.write(_HEAD)
+
+
+def form_page(cl, name, nets):
+    # nets: network names, already escaped.
+    start(cl, 200)
+    cl.write("<title>Wi-Fi setup</title><h1>Wi-Fi setup</h1><p>Connect <b>")
+    cl.write(escape(name))
+    cl.write("</b> to your Wi-Fi network. ")
+    cl.write("%d networks found: pick one or type its name." % len(nets) if nets else "Type the network's name.")
+    cl.write("</p><form method=post action=/save><label for=ssid>Network</label>"
+             "<input id=ssid name=ssid list=nets maxlength=32 required autocomplete=off><datalist id=nets>")
+    for net in nets:
+        cl.write("<option value=\"%s\">" % net)
+    cl.write("</datalist><label for=password>Password</label>"
+             "<input id=password name=password type=password maxlength=64>"
+             "<button type=submit>Save and restart</button></form>")
+
+
+def saved_page(cl, name, ssid):
+    start(cl, 200)
+    cl.write("<title>Saved</title><h1>Saved</h1><p>The board restarts now and joins <b>")
+    cl.write(escape(ssid))
+    cl.write("</b>. Its network %s goes away: reconnect this phone to your usual network.</p>" % escape(name))
+
+
+def error_page(cl, status, text):
+    allow = None
+    if status == 405:
+        allow = text
+        text = "Use %s here." % text
+    start(cl, status, allow)
+    cl.write("<title>%d %s</title><h1>%d %s</h1><p>" % (status, REASONS[status], status, REASONS[status]))
+    cl.write(escape(text))
+    cl.write("</p>")
+
+
+def blank_line(buf, start, end):
+    # Index just past the first CR LF CR LF in buf[:end], searching from start; -1 if none.
+    i = max(start - 3, 3)
+    while i < end:
+        if buf[i] == 10 and buf[i - 1] == 13 and buf[i - 2] == 10 and buf[i - 3] == 13:
+            return i + 1
+        i += 1
+    return -1
+
+
+def parse_head(buf, end):
+    # (method, path, Content-Length or -1, Content-Type) of the request head in
+    # buf[:end], read one line at a time; ValueError when it is not HTTP.
+    first, length, kind = None, -1, b""
+    pos = 0
+    while pos < end - 2:  # up to the blank line
+        eol = pos
+        while buf[eol] != 13 or buf[eol + 1] != 10:
+            eol += 1
+        line = bytes(buf[pos:eol])
+        pos = eol + 2
+        if first is None:
+            first = line
+            continue
+        colon = line.find(b":")
+        key = line[:colon].strip().lower()
+        if key == b"content-length":
+            length = int(line[colon + 1:].strip())
+            if length < 0:
+                raise ValueError
+        elif key == b"content-type":
+            kind = line[colon + 1:].split(b";")[0].strip().lower()
+    parts = (first or b"").split(b" ")
+    if len(parts) != 3 or not parts[2].startswith(b"HTTP/"):
+        raise ValueError
+    return parts[0], parts[1].split(b"?")[0], length, kind
+
+
+def _hex(c):
+    if 48 <= c <= 57:
+        return c - 48
+    c |= 32  # lower case
+    if 97 <= c <= 102:
+        return c - 87
+    raise ValueError
+
+
+def decode_field(raw, out, limit):
+    # One value of an application/x-www-form-urlencoded body: '+' is a space, %XX
+    # a byte. Decoded into `out`, at most `limit` bytes, UTF-8 without control
+    # characters; ValueError otherwise (UnicodeError is one).
+    n = i = 0
+    while i < len(raw):
+        c = raw[i]
+        if c == 43:  # +
+            c = 32
+        elif c == 37:  # %
+            if i + 2 >= len(raw):
+                raise ValueError
+            c = _hex(raw[i + 1]) * 16 + _hex(raw[i + 2])
+            i += 2
+        if n >= limit or c < 32 or c == 127:
+            raise ValueError
+        out[n] = c
+        n += 1
+        i += 1
+    return str(out[:n], "utf-8")
+
+
+def parse_form(body, out):
+    # (ssid, password, None), or (None, None, problem) for a bad form.
+    ssid = password = None
+    for pair in body.split(b"&"):
+        eq = pair.find(b"=")
+        name, raw = (pair, b"") if eq < 0 else (pair[:eq], pair[eq + 1:])
+        try:
+            if name == b"ssid":
+                ssid = decode_field(raw, out, SSID_MAX)
+            elif name == b"password":
+                password = decode_field(raw, out, PASSWORD_MAX)
+        except ValueError:
+            limit = SSID_MAX if name == b"ssid" else PASSWORD_MAX
+            return None, None, "%s: bad encoding, a control character, or over %d bytes" % (name.decode(), limit)
+    if ssid is None or password is None:
+        return None, None, "the form needs the fields ssid and password"
+    if not ssid.strip():
+        return None, None, "the network name is empty"
+    if 0 < len(password) < 8:
+        return None, None, "a Wi-Fi password has at least 8 characters (empty: an open network)"
+    return ssid, password, None
