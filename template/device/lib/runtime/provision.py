@@ -9,6 +9,7 @@
 # _BODY_MAX (413), the whole request within _CLIENT_MS, so a slow or silent
 # client cannot hold up the setup loop. Only GET / and POST /save exist: no
 # path reaches the filesystem. Imported in setup mode only.
+import gc
 import select
 import socket
 import time
@@ -165,8 +166,13 @@ class Portal:
 
 def start(log, hw):
     # The setup loop's wait: Portal.serve, or None when the page cannot be served.
+    gc.collect()  # the buffers below want contiguous room: free what the boot left behind first
     try:
         return Portal(log, hw).serve
     except OSError as e:
         log.error("setup page: cannot start (OSError %d); use python -m tools config --push", e.errno)
-        return None
+    except MemoryError:
+        gc.collect()
+        log.error("setup page: not enough memory (%d bytes free); use python -m tools config --push",
+                  gc.mem_free())
+    return None
