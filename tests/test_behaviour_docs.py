@@ -203,12 +203,17 @@ def run_block(project, block):
     return out.stdout
 
 
-@pytest.mark.parametrize("page", sorted(BASE_PAGES | WIFI_PAGES | LOG_FILE_PAGES))
-@pytest.mark.parametrize("name", RUN_RENDERINGS)
+def pages_of(name):
+    """The behaviour pages a rendering has (test_each_project_has_the_pages_its_answers_call_for)."""
+    answers = RENDERINGS[name]
+    wifi = answers.get("wifi", True)
+    return BASE_PAGES | (WIFI_PAGES if wifi else set()) | (LOG_FILE_PAGES if answers.get("log_to_file", True) else set())
+
+
+@pytest.mark.parametrize(("name", "page"), [(n, p) for n in RUN_RENDERINGS for p in sorted(pages_of(n))])
 def test_the_commands_of_each_page_print_what_it_shows(projects, name, page):
     path = projects(name) / "docs" / "behaviour" / page
-    if not path.exists():
-        pytest.skip(f"{page} is not part of the {name} project")
+    assert path.exists(), f"{page} is missing from the {name} project"
     runs = scenarios(path.read_text())
     assert runs, f"{page}: no runnable virtual-board block"
     for n, (block, shown) in enumerate(runs, 1):
