@@ -410,7 +410,13 @@ def _public_functions(p, path):
     tree = p.parse(path)
     if tree is None:
         return set()
-    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")}
+    names = set()
+    for n in tree.body:  # functions defined here, or imported here from a shared driver module
+        if isinstance(n, ast.FunctionDef):
+            names.add(n.name)
+        elif isinstance(n, ast.ImportFrom) and n.module and n.module.startswith("drivers."):
+            names.update(a.asname or a.name for a in n.names)
+    return {name for name in names if not name.startswith("_")}
 
 
 def check_leftovers(p):

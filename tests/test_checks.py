@@ -211,6 +211,8 @@ def test_each_port_needs_a_complete_driver(project):
     esp = project / "device" / "drivers" / "esp8266" / "__init__.py"
     esp.write_text(esp.read_text().replace("def idle(", "def _idle("))
     assert any("the esp8266 driver lacks idle()" in f.what for f in run(project))
+    esp.write_text(esp.read_text().replace("import button_held, http_addr, led", "import http_addr, led"))
+    assert any("the esp8266 driver lacks button_held()" in f.what for f in run(project))
 
 
 def test_leftovers_of_an_update(project):

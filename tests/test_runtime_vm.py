@@ -28,6 +28,13 @@ def test_log_rotation_keeps_the_bound(device):
     assert "ValueError: boom" in (device / "log.txt").read_text()
 
 
+def load_config_then(line):
+    """A unix-port script: config.load with a Wi-Fi project's defaults, then `line`."""
+    return ("from runtime import config\n"
+            "conf, problem = config.load({'wifi_ssid': '', 'loop_interval_ms': 1000}, ('wifi_ssid',))\n"
+            + line + "\n")
+
+
 @pytest.mark.parametrize("content, expect", [
     (None, "no config.json"),
     ("{not json", "not valid JSON"),
@@ -37,12 +44,7 @@ def test_log_rotation_keeps_the_bound(device):
 def test_bad_config_means_setup_mode_and_is_kept(device, content, expect):
     if content is not None:
         (device / "config.json").write_text(content)
-    script = (
-        "from runtime import config\n"
-        "conf, problem = config.load({'wifi_ssid': '', 'loop_interval_ms': 1000}, ('wifi_ssid',))\n"
-        "print('PROBLEM', problem)\n"
-    )
-    out = run_vm(script, device)
+    out = run_vm(load_config_then("print('PROBLEM', problem)"), device)
     assert out.returncode == 0, out.stderr
     assert expect in out.stdout
     if content is not None:
@@ -51,12 +53,7 @@ def test_bad_config_means_setup_mode_and_is_kept(device, content, expect):
 
 def test_valid_tmp_is_promoted(device):
     (device / "config.json.tmp").write_text(json.dumps({"wifi_ssid": "home", "extra": 1}))
-    script = (
-        "from runtime import config\n"
-        "conf, problem = config.load({'wifi_ssid': '', 'loop_interval_ms': 1000}, ('wifi_ssid',))\n"
-        "print('CONF', conf['wifi_ssid'], conf['loop_interval_ms'], problem)\n"
-    )
-    out = run_vm(script, device)
+    out = run_vm(load_config_then("print('CONF', conf['wifi_ssid'], conf['loop_interval_ms'], problem)"), device)
     assert out.returncode == 0, out.stderr
     assert "CONF home 1000 None" in out.stdout
     assert (device / "config.json").exists() and not (device / "config.json.tmp").exists()

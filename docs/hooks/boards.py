@@ -121,22 +121,25 @@ def log_budget(b):
     return b["fs_kib"] * 1024 // 4
 
 
+def table(header, rows):
+    """A markdown table: the header cells, then one row of cells per board."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def board_table(cat):
-    rows = ["| Board | Id | `sys.platform` | Free heap (chip) | Flash filesystem | Wi-Fi | Watchdog | Safe-mode button |",
-            "|---|---|---|---|---|---|---|---|"]
-    for bid, b in cat.items():
-        rows.append(f"| [{short_label(b)}]({bid}.md) | `{bid}` | `{b['port']}` | {kib(b['chip_free_kib'])} "
-                    f"| {kib(b['fs_kib'])} | {wifi_text(b)} | {watchdog_text(b)} | {button_text(b)} |")
-    return "\n".join(rows)
+    return table(["Board", "Id", "`sys.platform`", "Free heap (chip)", "Flash filesystem", "Wi-Fi", "Watchdog",
+                  "Safe-mode button"],
+                 [[f"[{short_label(b)}]({bid}.md)", f"`{bid}`", f"`{b['port']}`", kib(b["chip_free_kib"]),
+                   kib(b["fs_kib"]), wifi_text(b), watchdog_text(b), button_text(b)] for bid, b in cat.items()])
 
 
 def memory_table(cat, prefix="boards/"):
-    rows = ["| Board | Free heap after boot (chip) | Heap of the virtual board | Flash filesystem | Log budget (a quarter of the flash) |",
-            "|---|---|---|---|---|"]
-    for bid, b in cat.items():
-        rows.append(f"| [{short_label(b)}]({prefix}{bid}.md) | about {kib(b['chip_free_kib'])} | {kib(b['heap_kib'])} "
-                    f"| {kib(b['fs_kib'])} | {log_budget(b)} bytes |")
-    return "\n".join(rows)
+    return table(["Board", "Free heap after boot (chip)", "Heap of the virtual board", "Flash filesystem",
+                  "Log budget (a quarter of the flash)"],
+                 [[f"[{short_label(b)}]({prefix}{bid}.md)", f"about {kib(b['chip_free_kib'])}", kib(b["heap_kib"]),
+                   kib(b["fs_kib"]), f"{log_budget(b)} bytes"] for bid, b in cat.items()])
 
 
 def board_page(bid, b):

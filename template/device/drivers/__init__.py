@@ -8,4 +8,5 @@
 #   idle(ms)              -> wait until the next tick
 #   http_addr()           -> (host, port) of the setup page (Wi-Fi ports only)
 #
+# drivers/gpio holds what most ports share (GPIO LED and button, machine.WDT).
 # Add your own drivers (sensors, displays) beside these, one module per device.

@@ -1,25 +1,12 @@
 # Drivers for the virtual board: the MicroPython unix port run by
 # `python -m tools sim`, whose machine and network modules are fakes of the
-# hardware (tools/vm/). A tick here also counts towards `sim --ticks N`.
+# hardware (tools/vm/). `--hold-button` holds the button for a boot; a tick
+# here also counts towards `sim --ticks N`.
 import os
 
 import machine
-from machine import WDT, Pin, Signal
 
-
-def led(pin, active_low):
-    if pin is None:
-        return None
-    return Signal(Pin(pin, Pin.OUT), invert=active_low)
-
-
-def button_held(pin):
-    # `python -m tools sim --hold-button` holds it for this boot.
-    return Pin(pin, Pin.IN, Pin.PULL_UP).value() == 0
-
-
-def watchdog(timeout_ms):
-    return WDT(timeout=timeout_ms)
+from drivers.gpio import button_held, led, watchdog  # noqa: F401  (this port's driver functions)
 
 
 def idle(ms):

@@ -1,18 +1,10 @@
-# Drivers for the ESP8266 (sys.platform "esp8266").
+# Drivers for the ESP8266 (sys.platform "esp8266"). The status LED and the
+# FLASH button (GPIO0, low while held) are plain GPIO: drivers/gpio has them.
 import time
 
-from machine import WDT, Pin, Signal
+from machine import WDT
 
-
-def led(pin, active_low):
-    if pin is None:
-        return None
-    return Signal(Pin(pin, Pin.OUT), invert=active_low)
-
-
-def button_held(pin):
-    # The FLASH button (GPIO0) pulls the pin low while held.
-    return Pin(pin, Pin.IN, Pin.PULL_UP).value() == 0
+from drivers.gpio import button_held, http_addr, led  # noqa: F401  (this port's driver functions)
 
 
 def watchdog(timeout_ms):
@@ -23,8 +15,3 @@ def watchdog(timeout_ms):
 
 def idle(ms):
     time.sleep_ms(ms)
-
-
-def http_addr():
-    # Where the setup page listens (runtime/provision.py): every address, port 80.
-    return "0.0.0.0", 80

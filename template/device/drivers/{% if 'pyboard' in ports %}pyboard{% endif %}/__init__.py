@@ -2,7 +2,8 @@
 import time
 
 import pyb
-from machine import WDT
+
+from drivers.gpio import http_addr, watchdog  # noqa: F401  (this port's driver functions)
 
 
 def led(pin, active_low):
@@ -17,14 +18,6 @@ def button_held(pin):
     return pyb.Switch()()
 
 
-def watchdog(timeout_ms):
-    return WDT(timeout=timeout_ms)
-
-
 def idle(ms):
     time.sleep_ms(ms)
 
-
-def http_addr():
-    # Where the setup page would listen; the pyboard has no Wi-Fi, so it never serves one.
-    return "0.0.0.0", 80

@@ -2,14 +2,10 @@
 import time
 
 import rp2
-from machine import WDT, Pin, Signal
+from machine import WDT
 
-
-def led(pin, active_low):
-    # "LED" names the on-board LED on every Pico, including the W's (on the radio chip).
-    if pin is None:
-        return None
-    return Signal(Pin(pin, Pin.OUT), invert=active_low)
+# "LED" names the on-board LED on every Pico, including the W's (on the radio chip).
+from drivers.gpio import http_addr, led  # noqa: F401  (this port's driver functions)
 
 
 def button_held(pin):
@@ -24,7 +20,3 @@ def watchdog(timeout_ms):
 def idle(ms):
     time.sleep_ms(ms)
 
-
-def http_addr():
-    # Where the setup page listens (runtime/provision.py): every address, port 80.
-    return "0.0.0.0", 80
