@@ -24,6 +24,7 @@ def setup_mode(problem):
     print("setup mode: write config.json (python -m tools config --push), then reset the board")
     wait = hw.idle
     if target.WIFI:  # and serve the setup page on the board's own access point
+        gc.collect()  # load its code into a clean heap, so its buffers still find room
         from runtime import provision
 
         wait = provision.start(log, hw) or hw.idle
