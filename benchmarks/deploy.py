@@ -102,10 +102,11 @@ def main(board="esp8266"):
         finally:
             served.stop()
     print(f"deploy to the virtual board ({board}), median of {REPEAT}, seconds")
-    print(f"{'scenario':<28} {'deploy':>7} {'sync':>7} {'cp -r':>7} {'floor':>7} {'sync/floor':>11}")
+    print(f"{'scenario':<28} {'deploy':>7} {'sync':>7} {'cp -r':>7} {'floor':>7} {'deploy/floor':>13} "
+          f"{'sync/floor':>11}")
     for name, r in rows.items():
         print(f"{name:<28} {r['deploy']:>7.3f} {r['sync']:>7.3f} {r['cp -r']:>7.3f} {r['floor']:>7.3f} "
-              f"{r['sync'] / r['floor']:>10.2f}x")
+              f"{r['deploy'] / r['floor']:>12.2f}x {r['sync'] / r['floor']:>10.2f}x")
 
 
 if __name__ == "__main__":

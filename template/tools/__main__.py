@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from . import build, check, sim, typecheck
+from . import build, check
 from .project import BOARDS, Failure
 
 PORT_HELP = ("serial port, anything `mpremote connect` takes: auto (the first USB serial board), "
@@ -85,6 +85,8 @@ def run(a):
     if a.command == "check":
         return 0 if check.check(a.board, a.format) else 1
     if a.command == "typecheck":
+        from . import typecheck
+
         return 0 if typecheck.typecheck(typecheck.stubs_board()) else 1
     if a.command == "build":
         print(f"built {checked_build(a.board)}")
@@ -114,6 +116,8 @@ def run(a):
         raise Usage("--ticks does not apply to --serve: stop the served board with Ctrl-C")
     if a.blank and not a.serve:
         raise Usage("--blank only applies to --serve")
+    from . import sim
+
     build_dir = None if a.blank else checked_build(a.board)
     return sim.run(a.board, build_dir, a.flash, a.ticks, a.heap, a.hold_button, a.wifi, a.flash_size,
                    a.reset_cause, a.serve, a.http_port)

