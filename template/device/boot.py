@@ -17,3 +17,4 @@ except Exception as e:  # lib/ missing or built for another MicroPython: main.py
     print("boot: runtime unavailable:", repr(e))
 else:
     safety.decide()
+    del safety  # main.py shares these globals on a board: let it drop the module after use

@@ -165,20 +165,22 @@ def test_deploy_syncs_only_what_changed(board, project):
     (flash / "notes.txt").write_text("mine")
     (flash / "config.json").write_text('{"wifi_ssid": "on the board"}')
 
-    # No change: nothing is written.
-    before = flash_files(flash)
+    # No change: nothing is written, and the board is not even soft-reset before its hard reset.
+    before, soft = flash_files(flash), board.connections()
     out = tool(project, "deploy", "--port", board.port)
     assert out.returncode == 0, out.stderr
     assert f"0 written, 0 removed, {len(built) + 1} up to date" in out.stdout
     after = flash_files(flash)
     assert {p: after[p] for p in built} == {p: before[p] for p in built}
+    assert board.connections() == soft
 
-    # One changed module is the only file that travels.
+    # One changed module is the only file that travels (after a soft reset: no app runs meanwhile).
     app = project / "device" / "app.py"
     app.write_text(app.read_text() + "\n\ndef extra():\n    return 42\n")
     out = tool(project, "deploy", "--port", board.port)
     assert out.returncode == 0, out.stderr
     assert "write app.mpy" in out.stdout and "1 written, 0 removed" in out.stdout
+    assert board.connections() == soft + 1
     changed = {p for p, t in flash_files(flash).items() if p in built and t != after[p]}
     assert changed == {"app.mpy"}
 
@@ -368,3 +370,44 @@ def test_config_never_overwrites_a_file_it_cannot_read(monkeypatch, tmp_path):
     with pytest.raises(Failure, match=r"not valid JSON.*move it away"):
         config_cmd.make(ask=lambda prompt: "", ask_secret=lambda prompt: "", say=lambda s: None)
     assert config.read_text() == '{"wifi_ssid": "home",'
+
+
+HOG = """import gc
+
+_held = []
+
+
+def setup(ctx):
+    # Take the whole heap but a little, and keep it: what a leaking app leaves for mpremote.
+    try:
+        while True:
+            _held.append(bytearray(256))
+    except MemoryError:
+        pass
+    del _held[-8:]
+    gc.collect()
+    print("hog: heap held, %d bytes free" % gc.mem_free())
+
+
+def loop(ctx):
+    pass
+"""
+
+
+def test_deploy_reaches_a_board_whose_app_holds_the_heap(board, project):
+    # The survey runs in what the stopped app left; when that is too little, a soft reset frees it.
+    app = project / "device" / "app.py"
+    original = app.read_text()
+    (board.flash / "config.json").write_text('{"wifi_ssid": "home"}')  # normal mode: the app runs
+    app.write_text(HOG)
+    try:
+        rc, console, err = follow_until(project, board.port, "hog: heap held", "deploy")
+        assert rc == 0 and "hog: heap held" in console, err + console[-2000:]
+        soft = board.connections()
+        out = tool(project, "deploy", "--port", board.port)
+        assert out.returncode == 0, out.stderr
+        assert "0 written, 0 removed" in out.stdout
+        assert board.connections() == soft + 1
+    finally:
+        app.write_text(original)
+        assert tool(project, "deploy", "--port", board.port).returncode == 0

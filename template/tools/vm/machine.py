@@ -62,12 +62,19 @@ class Pin(PinBase):
     PULL_UP = 1
 
     def __init__(self, id, mode=0, pull=None):
+        self.id = id
         self._v = int(os.getenv("MPSIM_PIN_%s" % id) or 1)  # `sim --hold-button` sets 0
 
     def value(self, v=None):
         if v is None:
             return self._v
         self._v = 1 if v else 0
+
+    def on(self):
+        self._v = 1
+
+    def off(self):
+        self._v = 0
 
 
 class WDT:

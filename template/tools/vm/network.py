@@ -31,6 +31,7 @@ class WLAN:
         self._on = False
         self._since = None  # ticks_ms of the pending connect(), or None
         self._linked = False
+        self._config = {}
 
     def active(self, on=None):
         if on is None:
@@ -64,8 +65,11 @@ class WLAN:
             return STAT_NO_AP_FOUND
         return STAT_IDLE if self._since is None else STAT_CONNECTING
 
-    def config(self, **settings):
-        pass  # the access point's name and security: nothing to set up on loopback
+    def config(self, *names, **settings):
+        # config(ssid=..., security=...) sets, config("ssid") reads back; nothing else happens on loopback.
+        if names:
+            return self._config[names[0]]
+        self._config = dict(self._config, **settings)
 
     def scan(self):
         # (ssid, bssid, channel, RSSI, security, hidden), as a board's WLAN.scan() gives them
