@@ -134,7 +134,13 @@ def follow_until(project, port, text, *args, timeout=30):
         seen += proc.stdout.read() or b""
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
-    rest, err = proc.communicate(timeout=15)
+    try:
+        rest, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:  # kill it, or it holds the port and every later test fails "busy"
+        proc.kill()
+        rest, err = proc.communicate()
+        raise AssertionError(f"{' '.join(args)} --follow ignored Ctrl-C for 15 s; it printed:\n"
+                             f"{(seen + rest).decode(errors='replace')}\n{err.decode(errors='replace')}") from None
     return proc.returncode, (seen + (rest or b"")).decode(errors="replace"), err.decode()
 
 
