@@ -1,6 +1,7 @@
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,9 @@ def stubs_env(project_dir):
         assert out.returncode == 0, f"could not install {spec}: {out.stderr[-2000:]}"
         (target / ".complete").write_text(spec + "\n")
     return dict(os.environ, PYTHONPATH=str(target))
+
+
+def like_a_terminal():
+    """preexec_fn for a command a test stops with Ctrl-C (SIGINT): SIGINT at its default, as in a
+    user's terminal. From a background job (a CI script's `&`) it would be inherited ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, like_a_terminal
 
 BASE_PAGES = {"setup-mode.md", "corrupt-config.md", "interrupted-save.md", "loop-exception.md",
               "memory-error.md", "crash-loop.md", "safe-mode.md", "ctrl-c-and-watchdog.md", "reset-cause.md"}
@@ -188,7 +188,8 @@ def assert_shown(shown, output, where):
 def run_block(project, block):
     if "--ticks" not in block:  # runs until Ctrl-C: press it once the app is running
         sim = subprocess.Popen(["bash", "-c", block], cwd=project, env=env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                               preexec_fn=like_a_terminal)
         seen, deadline = [], time.monotonic() + 120
         for line in sim.stdout:
             seen.append(line)

