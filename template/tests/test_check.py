@@ -20,8 +20,7 @@ def test_the_project_passes_every_check():
 
 
 def test_build_refuses_a_failing_project(tmp_path):
-    copy = tmp_path / "project"
-    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("build", ".sim", ".git", "__pycache__", ".venv"))
+    copy = copy_project(tmp_path)
     with open(copy / "device" / "boot.py", "a") as f:
         f.write("import sys\nsys.exit()\n")
     out = tools("build", cwd=copy)

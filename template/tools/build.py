@@ -39,10 +39,10 @@ def sources(board):
         yield src, rel
 
 
-def compile_mpy(src, dst, board, name):
+def compile_mpy(src, dst, name, march=None):
     # name: the path on the board, which tracebacks show (and the only one the board's heap holds).
-    out = subprocess.run([mpy_cross(), f"-march={FACTS[board]['march']}", "-s", name, "-o", str(dst), str(src)],
-                         capture_output=True, text=True)
+    arch = [f"-march={march}"] if march else []
+    out = subprocess.run([mpy_cross(), *arch, "-s", name, "-o", str(dst), str(src)], capture_output=True, text=True)
     if out.returncode:
         raise Failure(f"mpy-cross could not compile {src}: {out.stderr.strip()}")
 
@@ -90,10 +90,10 @@ def build(board, as_py=False):
             src = dst.with_suffix(".py")
             src.write_text(what)
             if dst.suffix == ".mpy":
-                compile_mpy(src, dst, board, src.relative_to(out).as_posix())
+                compile_mpy(src, dst, src.relative_to(out).as_posix(), FACTS[board]["march"])
                 src.unlink()
         elif dst.suffix == ".mpy":
-            compile_mpy(what, dst, board, what.relative_to(DEVICE).as_posix())
+            compile_mpy(what, dst, what.relative_to(DEVICE).as_posix(), FACTS[board]["march"])
         else:
             shutil.copyfile(what, dst)
     for path in sorted(out.rglob("*"), reverse=True):  # what the build no longer has: files, then empty folders

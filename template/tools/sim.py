@@ -5,7 +5,8 @@ import socket
 import subprocess
 from pathlib import Path
 
-from .project import BUILD, FACTS, ROOT, Failure, find, mpy_cross
+from . import build
+from .project import BUILD, FACTS, ROOT, Failure, find
 
 VM = Path(__file__).parent / "vm"
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
@@ -30,11 +31,8 @@ def vm_modules():
     out.mkdir(parents=True, exist_ok=True)
     for src in VM.glob("*.py"):
         dst = out / (src.stem + ".mpy")
-        if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, Path(__file__).stat().st_mtime):
-            res = subprocess.run([mpy_cross(), "-s", src.name, "-o", str(dst), str(src)], capture_output=True,
-                                 text=True)
-            if res.returncode:
-                raise Failure(f"mpy-cross could not compile the virtual board's {src.name}: {res.stderr.strip()}")
+        if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, Path(build.__file__).stat().st_mtime):
+            build.compile_mpy(src, dst, src.name)  # for the host: no -march
     return out
 
 

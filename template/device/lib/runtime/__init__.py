@@ -3,6 +3,8 @@
 # these files current; put your own code in app.py and in modules of your own.
 import sys
 
+CRASH_COUNT = "boot_count"  # boots that crashed before the app ran stably (runtime/safety)
+
 
 def forget(*names):
     # Drop finished boot steps (runtime.<name>) from memory: once nothing refers

@@ -16,7 +16,7 @@ import time
 import machine
 from micropython import const
 
-from runtime import target
+from runtime import CRASH_COUNT, target
 
 TYPE_CHECKING = False  # the type checker reads it as True; MicroPython has no typing module
 if TYPE_CHECKING:
@@ -25,10 +25,10 @@ if TYPE_CHECKING:
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
 
 
-def stable():
-    # The app runs (or was stopped on purpose): clear runtime/safety's count of crashed boots.
+def clear_crash_count():
+    # The app runs stably (or was stopped on purpose): not a crash loop (runtime/safety).
     try:
-        os.remove("boot_count")
+        os.remove(CRASH_COUNT)
     except OSError:
         pass
 
@@ -44,6 +44,7 @@ class Context:
         self.led = hw.led(target.LED, target.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0
+        self.report_every = config["mem_report_ticks"]  # read once: run_tick is the hot path
 
     def feed(self):
         # Feed the watchdog; anything that waits long must call this.
@@ -90,8 +91,8 @@ class Context:
         self.feed()
         self.tick += 1
         if self.tick == _STABLE_TICKS:
-            stable()
-        every = self.config["mem_report_ticks"]
+            clear_crash_count()
+        every = self.report_every
         if every and self.tick % every == 0:
             self.log.info("memory: %d bytes free, %d in use", gc.mem_free(), gc.mem_alloc())
 
@@ -111,7 +112,7 @@ def run(log, hw, conf, reset_cause):
     try:
         _run(log, hw, conf, reset_cause)
     except KeyboardInterrupt:  # Ctrl-C (a person or mpremote), not a crash
-        stable()
+        clear_crash_count()
         raise
     except Exception as e:  # crashed before or outside the heartbeat: log it, reset, count it
         log.exception("crash: %s" % e.__class__.__name__, e)
@@ -128,7 +129,7 @@ def _run(log, hw, conf, reset_cause):
         ctx.net = Wifi(conf, log)
         if not ctx.net.connect(ctx.feed) and conf["wifi_on_fail"] == "sleep":
             log.warning("wifi: deep sleep for %d ms, then a fresh boot", conf["wifi_retry_ms"])
-            stable()  # sleeping is not crashing
+            clear_crash_count()  # sleeping is not crashing
             machine.deepsleep(conf["wifi_retry_ms"])
     import app
 

@@ -9,10 +9,9 @@ import sys
 
 from micropython import const
 
-from runtime import target
+from runtime import CRASH_COUNT, target
 
 SAFE_FLAG = "SAFE_MODE"
-_BOOTS_FILE = "boot_count"  # runtime/heartbeat.stable() removes it once the app runs stably
 _MAX_CRASH_BOOTS = const(3)
 
 reason = None  # why this boot is a safe-mode boot, or None
@@ -37,7 +36,7 @@ def exists(path):
 
 def _crash_boots():
     try:
-        with open(_BOOTS_FILE) as f:
+        with open(CRASH_COUNT) as f:
             return int(f.read() or 0)
     except (OSError, ValueError):
         return 0
@@ -46,10 +45,10 @@ def _crash_boots():
 def _set_crash_boots(n):
     try:
         if n:
-            with open(_BOOTS_FILE, "w") as f:
+            with open(CRASH_COUNT, "w") as f:
                 f.write(str(n))
-        elif exists(_BOOTS_FILE):
-            os.remove(_BOOTS_FILE)
+        elif exists(CRASH_COUNT):
+            os.remove(CRASH_COUNT)
     except OSError:
         pass  # a full or read-only flash must not stop the boot
 
