@@ -59,6 +59,7 @@ def test_the_boot_step_leaves_memory_before_the_app_runs(tmp_path):
     assert {"runtime.heartbeat", "runtime.log", "app"} <= loaded and "runtime.log" in held
     dropped = {"runtime.startup", "runtime.config", "runtime.safety"}
     assert not loaded & dropped and not held & dropped
+    assert "asyncio" not in loaded, "a plain app must not pay for asyncio"
 
 
 def test_safe_mode_flag_keeps_the_app_off(tmp_path):

@@ -37,7 +37,9 @@ def vm_modules():
 
 
 def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
-    env = dict(os.environ, MICROPYPATH=f"{vm_modules()}::lib", MPSIM_RESET_CAUSE=cause, MPSIM_PORT=FACTS[board]["port"],
+    # The import path of a board: the fakes (in ROM there), the flash, the firmware's frozen
+    # modules (asyncio ...: the unix port keeps them under .frozen), then lib/.
+    env = dict(os.environ, MICROPYPATH=f"{vm_modules()}::.frozen:lib", MPSIM_RESET_CAUSE=cause, MPSIM_PORT=FACTS[board]["port"],
                MPSIM_TICKS=str(ticks), MPSIM_STATE=str(state), MPSIM_WIFI=wifi,
                MPSIM_FLASH_BYTES=str(flash_bytes or 0))
     if hold_button:

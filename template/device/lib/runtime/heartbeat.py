@@ -25,6 +25,15 @@ if TYPE_CHECKING:
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
 
 
+async def _coroutine():
+    pass
+
+
+# On MicroPython an `async def` function has this type (a plain def is a "function").
+_ASYNC = type(_coroutine)
+del _coroutine
+
+
 def clear_crash_count():
     # The app runs stably (or was stopped on purpose): not a crash loop (runtime/safety).
     try:
@@ -70,19 +79,26 @@ class Context:
 
     def run_tick(self, loop):
         # One heartbeat: the app's loop, failure counting, Wi-Fi upkeep, watchdog.
-        led = self.led
-        if led:
-            led.on()
+        if self.led:
+            self.led.on()
         try:
             loop(self)
             self.failures = 0
-        except MemoryError:
+        except Exception as e:
+            self.loop_failed(e)
+        self.tick_done()
+
+    def loop_failed(self, e):
+        if isinstance(e, MemoryError):
             gc.collect()
             self.failed("app.loop: MemoryError, %d bytes free after collect" % gc.mem_free(), None)
-        except Exception as e:
+        else:
             self.failed("app.loop failed", e)
-        if led:
-            led.off()
+
+    def tick_done(self):
+        # The rest of a heartbeat, once app.loop has returned (or failed).
+        if self.led:
+            self.led.off()
         if self.net:
             try:
                 self.net.keep_up()
@@ -133,7 +149,11 @@ def _run(log, hw, conf, reset_cause):
             machine.deepsleep(conf["wifi_retry_ms"])
     import app
 
-    app.setup(ctx)
+    started = app.setup(ctx)
+    if started is not None or type(app.loop) is _ASYNC:  # an async app: one asyncio event loop
+        from runtime import tasks
+
+        tasks.run(ctx, started, app.loop, conf["loop_interval_ms"])  # never returns
     ctx.start_watchdog()
     interval = conf["loop_interval_ms"]
     while True:
