@@ -6,14 +6,18 @@ smallest modeled heap, with Wi-Fi and a log file.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from conftest import like_a_terminal
 
+ROOT = Path(__file__).resolve().parent.parent
 CONFIG = {"wifi_ssid": "home", "wifi_password": "pw", "loop_interval_ms": 40}
 
 SENSOR_APP = '''\
@@ -153,3 +157,31 @@ def test_ctrl_c_reaches_the_repl_from_an_async_app(project, tmp_path):
     assert "KeyboardInterrupt" in out and "sim: Ctrl-C: the firmware stopped" in out
     assert "crash:" not in out and "resetting the board" not in out
     assert not (tmp_path / "boot_count").exists()
+
+
+def docs_example():
+    text = (ROOT / "docs" / "async-apps.md").read_text()
+    return text.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_docs_example_serves_readings_on_the_virtual_board(project, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    flash(tmp_path, docs_example(), dict(CONFIG, loop_interval_ms=100))
+    vm = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(tmp_path), "--ticks", "40",
+                           "--http-port", str(port)], cwd=project, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in vm.stdout:
+            if "app: serving http://127.0.0.1:%d/" % port in line:
+                break
+        time.sleep(0.5)  # a few samples
+        with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as reply:
+            reading = json.loads(reply.read())
+        rest, _ = vm.communicate(timeout=60)
+    finally:
+        vm.kill()
+    assert reading["samples"] >= 1 and 0 <= reading["value"] < 100, reading
+    assert vm.returncode == 0 and "sim: 40 ticks done" in rest, rest[-2000:]
+    assert "ERROR" not in rest, rest[-2000:]
