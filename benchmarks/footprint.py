@@ -9,10 +9,13 @@ For each board's rendering (Wi-Fi where the board has it, file logging on) it pr
     taken by the fakes of machine/network (in ROM on a board, so not the firmware's);
   - the growth per tick between tick 10 and tick 1000 (bytes held after a collect);
   - boot to first tick: interpreter start to the first app.loop call, in ms;
+  - async: the smallest heap for 100 ticks of an app whose setup and loop are `async def` (one
+    asyncio event loop, runtime/tasks), and async+: what it costs over the plain app;
   - vb floor: the smallest heap of the virtual board without firmware (simboot and the fakes of
     machine/network imported by an empty main.py), and firmware: the 100-tick .mpy figure less
     that floor, the share a board (whose machine and network are in ROM) would spend;
-and, as the floor, the smallest heap of a bare interpreter running an empty main.py.
+and, as the floor, the smallest heap of a bare interpreter running an empty main.py, and beside
+it the same interpreter running an empty coroutine with asyncio.run(): what asyncio itself costs.
 
 Run: python benchmarks/footprint.py [board ...]
 """
@@ -41,6 +44,12 @@ def loop(ctx):
         gc.collect()
         print("bench: tick", ctx.tick, gc.mem_alloc())
 """
+ASYNC_APP = """async def setup(ctx):
+    pass
+async def loop(ctx):
+    pass
+"""
+ASYNC_MAIN = "import asyncio\nasync def main():\n    await asyncio.sleep_ms(1)\nasyncio.run(main())\n"
 
 
 class VirtualBoard:
@@ -59,7 +68,9 @@ class VirtualBoard:
         with tempfile.TemporaryDirectory() as flash:
             flash = Path(flash)
             self.sim.install(self.builds[as_py], flash)
-            (flash / "config.json").write_text(json.dumps({"wifi_ssid": "bench"}))
+            # An async app's ticks take real time (its tasks' sleeps are real): 1 ms ticks for it.
+            (flash / "config.json").write_text(json.dumps({"wifi_ssid": "bench", "loop_interval_ms": 1}
+                                                          if app == ASYNC_APP else {"wifi_ssid": "bench"}))
             if app:
                 (flash / "app.py").write_text(app)
             env = self.sim.vm_env(self.board, ticks, "PWRON_RESET", False, "ok", flash / ".ticks")
@@ -102,12 +113,13 @@ class VirtualBoard:
     def smallest_setup(self):
         return bisect(self.serves, 2048, CATALOGUE[self.board]["heap_kib"] * 1024 * 2)
 
-    def ok(self, heap, ticks, as_py=False):
-        _, out = self.run(heap, ticks, as_py)
+    def ok(self, heap, ticks, as_py=False, app=None):
+        _, out = self.run(heap, ticks, as_py, app)
         return out.returncode == 0 and f"sim: {ticks} ticks done" in out.stdout
 
-    def smallest(self, ticks, as_py=False):
-        return bisect(lambda heap: self.ok(heap, ticks, as_py), 2048, CATALOGUE[self.board]["heap_kib"] * 1024 * 2)
+    def smallest(self, ticks, as_py=False, app=None):
+        return bisect(lambda heap: self.ok(heap, ticks, as_py, app), 2048,
+                      CATALOGUE[self.board]["heap_kib"] * 1024 * 2)
 
     def probe(self):
         started, out = self.run(CATALOGUE[self.board]["heap_kib"] * 1024, 1001, app=PROBE)
@@ -154,13 +166,13 @@ def bisect(ok, lo, hi, step=64):
     return hi
 
 
-def floor(micropython):
+def floor(micropython, main=""):
     with tempfile.TemporaryDirectory() as tmp:
-        Path(tmp, "main.py").write_text("")
+        Path(tmp, "main.py").write_text(main)
 
         def ok(heap):
             out = subprocess.run([micropython, "-X", f"heapsize={heap}", "-c", "import main"], cwd=tmp,
-                                 capture_output=True)
+                                 capture_output=True, env={"MICROPYPATH": ".frozen"})
             return out.returncode == 0
 
         return bisect(ok, 256, 65536)
@@ -168,7 +180,7 @@ def floor(micropython):
 
 def main(boards):
     print(f"{'board':<12} {'100 ticks .mpy':>14} {'.py':>7} {'setup':>7} {'1000 same':>9} {'held':>7} {'fakes':>6} "
-          f"{'vb floor':>8} {'firmware':>8} {'grow/tick':>9} {'boot ms':>7} {'modeled':>8}")
+          f"{'vb floor':>8} {'firmware':>8} {'grow/tick':>9} {'boot ms':>7} {'async':>7} {'async+':>7} {'modeled':>8}")
     micropython = None
     for board in boards or sorted(CATALOGUE):
         with tempfile.TemporaryDirectory() as tmp:
@@ -183,14 +195,20 @@ def main(boards):
             held, first = vb.probe()
             grow = (held[1000] - held[10]) / 990 if 10 in held and 1000 in held else float("nan")
             vb_floor = vb.floor()
+            asynced = vb.smallest(100, app=ASYNC_APP)
             print(f"{board:<12} {mpy or 'fails':>14} {py or 'fails':>7} {setup:>7} {same:>9} {held.get(1, 0):>7} "
                   f"{vb.fakes():>6} {vb_floor:>8} {mpy - vb_floor if mpy else '-':>8} {grow:>9.2f} "
-                  f"{first if first is not None else '-':>7} "
+                  f"{first if first is not None else '-':>7} {asynced or 'fails':>7} "
+                  f"{asynced - mpy if asynced and mpy else '-':>7} "
                   f"{CATALOGUE[board]['heap_kib'] * 1024:>8}", flush=True)
             sys.path.pop(0)
             for name in [m for m in sys.modules if m == "tools" or m.startswith("tools.")]:
                 del sys.modules[name]
-    print(f"{'floor':<12} {floor(micropython):>14}   (bare interpreter, empty main.py)")
+    bare = floor(micropython)
+    print(f"{'floor':<12} {bare:>14}   (bare interpreter, empty main.py)")
+    with_asyncio = floor(micropython, ASYNC_MAIN)
+    print(f"{'floor async':<12} {with_asyncio:>14}   (bare interpreter, asyncio.run of an empty coroutine: "
+          f"asyncio costs {with_asyncio - bare})")
     print("bytes of unix-port heap (64-bit objects: about twice a 32-bit board's figure)")
 
 
