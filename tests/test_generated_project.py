@@ -1,4 +1,5 @@
 """User journey: render a project, then use it the way a user would."""
+import json
 import subprocess
 import sys
 
@@ -6,19 +7,40 @@ import pytest
 
 from conftest import CATALOGUE, stubs_env
 
-MATRIX = [
-    {"boards": [b], "wifi": CATALOGUE[b]["wifi"]} for b in sorted(CATALOGUE)
-] + [
+# The renderings whose code differs run the project's whole suite: a representative per port,
+# Wi-Fi and not, several boards, the options that change the firmware (FULL). The others only
+# change board facts (pins, heap, limits): each is rendered, checked, built for every board and
+# run for a few ticks on the virtual board (LIGHT); test_template.py compiles each board's
+# drivers with its own -march.
+FULL = [
+    {"boards": ["esp32"], "wifi": True},
+    {"boards": ["esp8266"], "wifi": True},
+    {"boards": ["rp2_pico"], "wifi": False},
+    {"boards": ["rp2_pico_w"], "wifi": True},
+    {"boards": ["pyboard"], "wifi": False},
     {"boards": ["esp8266", "rp2_pico_w", "pyboard"], "wifi": True, "wifi_country": "DE"},
     {"boards": ["esp32"], "log_to_file": False, "watchdog": False, "log_level": "DEBUG"},
+]
+LIGHT = [
+    {"boards": [b], "wifi": CATALOGUE[b]["wifi"]} for b in sorted(CATALOGUE)
+    if not any(a["boards"] == [b] and len(a) == 2 for a in FULL)
+] + [
     {"boards": ["rp2_pico"], "wifi": False, "loop_interval_ms": 50, "log_max_bytes": 2048, "log_backups": 0,
      "editor": "none", "ci": "none"},
     {"boards": ["rp2_pico", "rp2_pico_w"], "wifi": True},
 ]
 
 
-@pytest.mark.parametrize("answers", MATRIX, ids=lambda a: "+".join(a["boards"]) + ("-" + "-".join(
-    k for k in a if k not in ("boards", "wifi")) if len(a) > 2 else ""))
+def name(answers):
+    return "+".join(answers["boards"]) + ("-" + "-".join(
+        k for k in answers if k not in ("boards", "wifi")) if len(answers) > 2 else "")
+
+
+def test_every_board_has_a_rendering():
+    assert {b for a in FULL + LIGHT for b in a["boards"]} == set(CATALOGUE)
+
+
+@pytest.mark.parametrize("answers", FULL, ids=name)
 def test_generated_project_passes_its_own_tests(copie, answers):
     result = copie.copy(extra_answers=answers)
     assert result.exit_code == 0, result.exception
@@ -28,6 +50,28 @@ def test_generated_project_passes_its_own_tests(copie, answers):
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert " passed" in out.stdout
     assert "test_quality.py" not in out.stdout.split("short test summary")[-1], out.stdout[-3000:]
+
+
+@pytest.mark.parametrize("answers", LIGHT, ids=name)
+def test_generated_project_checks_builds_and_runs(copie, answers, tmp_path):
+    result = copie.copy(extra_answers=answers)
+    assert result.exit_code == 0, result.exception
+    project = result.project_dir
+
+    def tools(*args):
+        out = subprocess.run([sys.executable, "-m", "tools", *args], cwd=project, capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0, f"tools {' '.join(args)}: {out.stdout[-2000:]}{out.stderr[-2000:]}"
+        return out.stdout
+
+    assert "check: ok" in tools("check")
+    for board in answers["boards"]:
+        tools("build", "--board", board)
+        assert (project / "build" / board / "main.py").is_file() and (project / "build" / board / "app.mpy").is_file()
+    wifi = answers["wifi"] and CATALOGUE[answers["boards"][0]]["wifi"]
+    (tmp_path / "config.json").write_text(json.dumps({"wifi_ssid": "home"} if wifi else {}))
+    out = tools("sim", "--flash", str(tmp_path), "--ticks", "12")
+    assert "app: tick 10" in out and "sim: 12 ticks done" in out and "setup mode" not in out
 
 
 def test_defaults_project_sim_runs_twenty_ticks(copie):
