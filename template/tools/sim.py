@@ -197,9 +197,10 @@ def _stop(signum, frame):
 def supervise(vm, wdt, given):
     """Pass the VM's output on and keep its watchdog until the VM ends; (exit code, problem).
 
-    The output is read here to tell why a run ends: a safe-mode or setup-mode line names it."""
+    The output is read here to tell why a run fails: a safe-mode or setup-mode line names it.
+    Setup mode with a config.json given runs on (its page can fix the file) but fails the run."""
     out, pipe = sys.stdout.buffer, vm.stdout.fileno()
-    line, safe_mode = b"", None
+    line, safe_mode, setup_mode = b"", None, None
     stopped = stopping = None  # the exit code and time of a Ctrl-C (130) or SIGTERM (143)
     while True:
         try:
@@ -218,10 +219,8 @@ def supervise(vm, wdt, given):
                     text = text.decode(errors="replace").strip()
                     if "safe mode: " in text and safe_mode is None:
                         safe_mode = text[text.index("safe mode: "):]
-                    if given and "setup mode: " in text and stopped is None:
-                        _end(vm)
-                        return 1, ("the board went into setup mode although config.json was given ("
-                                   + text[text.index("setup mode: ") + 12:] + "): fix config.json")
+                    if given and "setup mode: " in text and setup_mode is None:
+                        setup_mode = text[text.index("setup mode: ") + 12:]
             elif not ready and stopping is not None:  # it did not stop within 5 s
                 _end(vm)
                 break
@@ -240,6 +239,8 @@ def supervise(vm, wdt, given):
     rc = vm.wait()
     if stopped:
         return stopped, None
+    if rc == 0 and setup_mode:
+        return 1, f"the board is in setup mode although config.json was given ({setup_mode}): fix config.json"
     if rc == 3:
         why = f" ({safe_mode})" if safe_mode else ""
         return 1, f"the firmware returned to the REPL{why}: the app is not running"
