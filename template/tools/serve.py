@@ -25,7 +25,6 @@ import re
 import select
 import signal
 import subprocess
-import tempfile
 import termios
 import time
 import tty
@@ -280,23 +279,22 @@ class Board:
 def serve(env, flash, heap):
     """Run the virtual board behind a pty until Ctrl-C or SIGTERM; print the port's path first."""
     command = [find("micropython"), "-X", f"heapsize={heap}", "-i", "-c", "import simboot"]
-    with tempfile.TemporaryDirectory(prefix="mpsim-") as tmp:
-        env = dict(env, MPSIM_STATE=os.path.join(tmp, "ticks"), MPSIM_SERVE="1")
-        board = Board(command, str(flash), env, lambda msg: print(msg, flush=True))
+    env = dict(env, MPSIM_SERVE="1")
+    board = Board(command, str(flash), env, lambda msg: print(msg, flush=True))
 
-        def stop(signum, frame):
-            raise KeyboardInterrupt
+    def stop(signum, frame):
+        raise KeyboardInterrupt
 
-        old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
-        try:
-            print(board.path, flush=True)
-            print(f"sim: serving {flash} on {board.path}; mpremote connect {board.path}  "
-                  "(Ctrl-C stops)", flush=True)
-            board.serve()
-        except KeyboardInterrupt:
-            print("sim: stopped", flush=True)
-        finally:
-            board.stop()
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        print(board.path, flush=True)
+        print(f"sim: serving {flash} on {board.path}; mpremote connect {board.path}  "
+              "(Ctrl-C stops)", flush=True)
+        board.serve()
+    except KeyboardInterrupt:
+        print("sim: stopped", flush=True)
+    finally:
+        board.stop()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     return 0

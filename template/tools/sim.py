@@ -41,10 +41,10 @@ def vm_modules():
     return out
 
 
-def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
+def vm_env(board, ticks, cause, hold_button, wifi, flash_bytes=0):
     facts = FACTS[board]
     env = dict(os.environ, MICROPYPATH=f"{vm_modules()}::lib", MPSIM_RESET_CAUSE=cause, MPSIM_PORT=facts["port"],
-               MPSIM_TICKS=str(ticks), MPSIM_STATE=str(state), MPSIM_WIFI=wifi,
+               MPSIM_TICKS=str(ticks), MPSIM_WIFI=wifi,
                MPSIM_FLASH_BYTES=str(flash_bytes or 0),
                MPSIM_FS_BYTES=str(flash_bytes or facts["fs_kib"] * 1024), MPSIM_FS_BLOCK=str(facts["fs_block"]),
                MPSIM_WDT_MAX=str(facts["wdt_max_ms"] or ""), MPSIM_WDT_FIXED="1" if facts["wdt_fixed"] else "")
@@ -57,16 +57,18 @@ class Watchdog:
     """The board's watchdog, kept here rather than in the VM, so that it behaves like the chip's:
     it resets the board in the middle of a sleep or a hung tick, and a soft reset (a new
     interpreter) does not stop it. The fake machine.WDT writes its timeout ("5000\n") when
-    created and an empty line at each feed into a pipe whose write end every VM inherits."""
+    created and an empty line at each feed into a pipe whose write end every VM inherits; each
+    tick is a line "t", counted here, so a boot the watchdog cut short still counts its ticks."""
 
     def __init__(self):
         self.r, self.w = os.pipe()
         os.set_blocking(self.r, False)
         self.timeout = self.deadline = None
         self.said = b""
+        self.ticks = 0  # of the running interpreter
 
     def env(self):
-        return {"MPSIM_WDT": f"/dev/fd/{self.w}"}
+        return {"MPSIM_PIPE": f"/dev/fd/{self.w}"}
 
     def take(self, say):
         """Read what the VM wrote: (re)starts and feeds."""
@@ -76,6 +78,9 @@ class Watchdog:
             return
         *lines, self.said = (self.said + data).split(b"\n")
         for line in lines:
+            if line == b"t":
+                self.ticks += 1
+                continue
             if line:  # WDT(timeout=...): (re)started, as creating it again does on rp2
                 self.timeout = int(line) / 1000
                 say(f"sim: watchdog started, {int(line)} ms")
@@ -154,23 +159,22 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, 
                           "use `sim` without --serve here")
         from . import serve as served
 
-        env = dict(vm_env(board, 0, cause, hold_button, wifi, "", flash_bytes), MPSIM_HTTP_PORT=http_port)
+        env = dict(vm_env(board, 0, cause, hold_button, wifi, flash_bytes), MPSIM_HTTP_PORT=http_port)
         return served.serve(env, flash, heap)
     given = (flash / "config.json").exists()  # then setup mode means a broken config, not a new board
-    state = flash.parent / f".{flash.name}.ticks"
     wdt = Watchdog()
     done = 0
     old = signal.signal(signal.SIGTERM, _stop)
     try:
         while True:
-            state.write_text("0")
-            env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, state, flash_bytes)
+            env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, flash_bytes)
             env.update(wdt.env(), MPSIM_HTTP_PORT=http_port)
+            wdt.ticks = 0
             vm = subprocess.Popen([find("micropython"), "-X", f"heapsize={heap}", "-c", "import simboot"],
                                   cwd=flash, env=env, stdout=subprocess.PIPE, pass_fds=(wdt.w,),
                                   preexec_fn=functools.partial(die_with_parent, os.getpid()))
             rc, problem = supervise(vm, wdt, given)
-            done += int(state.read_text() or 0)
+            done += wdt.ticks
             if problem:
                 raise Failure(problem)
             if rc not in REBOOTS:
@@ -182,7 +186,6 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, 
         return 143
     finally:
         signal.signal(signal.SIGTERM, old)
-        state.unlink(missing_ok=True)
         wdt.close()
 
 

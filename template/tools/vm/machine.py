@@ -16,19 +16,25 @@ if os.getenv("MPSIM_PORT") != "rp2":  # rp2 knows only PWRON_RESET and WDT_RESET
     SOFT_RESET = 5
 _ticks = 0
 _limit = int(os.getenv("MPSIM_TICKS") or 0)
-_wdt = None  # the pipe to the host's watchdog
+_pipe = None  # to `sim`: ticks, watchdog starts and feeds (tools/sim.py Watchdog)
 
 
 def _end(code):
     # Exit codes: 0 ticks done, 42 hard reset, 43 deep sleep (tools/sim.py REBOOTS).
-    with open(os.getenv("MPSIM_STATE"), "w") as f:
-        f.write(str(_ticks))
     sys.exit(code)
+
+
+def _tell(msg):
+    global _pipe
+    if _pipe is None:
+        _pipe = open(os.getenv("MPSIM_PIPE") or "/dev/null", "wb")
+    _pipe.write(msg)
 
 
 def sim_idle(ms):
     global _ticks
     _ticks += 1
+    _tell(b"t\n")  # a constant: no heap per tick
     if _limit and _ticks >= _limit:
         print("sim: %d ticks done" % _ticks)
         _end(0)
@@ -84,7 +90,6 @@ class WDT:
     # hung tick) and keeps running across a soft reset, as on the chip. Creating it again
     # restarts it with the new timeout (rp2). The limits are the port's (data/boards.yml).
     def __init__(self, id=0, timeout=5000):
-        global _wdt
         top = int(os.getenv("MPSIM_WDT_MAX") or 0)
         if id:
             raise ValueError
@@ -94,9 +99,7 @@ class WDT:
             raise ValueError("timeout exceeds %d" % top if os.getenv("MPSIM_PORT") == "rp2" else "WDT timeout too long")
         elif timeout < 1:
             raise ValueError("WDT timeout too short")
-        if _wdt is None:
-            _wdt = open(os.getenv("MPSIM_WDT") or "/dev/null", "wb")
-        _wdt.write(b"%d\n" % timeout)
+        _tell(b"%d\n" % timeout)
 
     def feed(self):
-        _wdt.write(b"\n")  # a constant: no heap per feed
+        _tell(b"\n")
