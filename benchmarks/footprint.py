@@ -130,7 +130,8 @@ class VirtualBoard:
             def ok(heap):
                 out = subprocess.run([self.micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
                                      cwd=tmp, env=env, capture_output=True, text=True)
-                return out.returncode == 0 and "sim: firmware returned to the REPL" in out.stdout
+                # simboot exits 3 when the firmware returns to the REPL (tools/vm/simboot.py)
+                return out.returncode == 3 and "sim: firmware returned to the REPL" in out.stdout
 
             return bisect(ok, 256, 65536)
 
