@@ -64,7 +64,7 @@ class Watchdog:
         self.r, self.w = os.pipe()
         os.set_blocking(self.r, False)
         self.timeout = self.deadline = None
-        self.said = b""
+        self.partial = b""  # a line not yet complete
         self.ticks = 0  # of the running interpreter
 
     def env(self):
@@ -76,14 +76,15 @@ class Watchdog:
             data = os.read(self.r, 65536)
         except BlockingIOError:
             return
-        *lines, self.said = (self.said + data).split(b"\n")
+        *lines, self.partial = (self.partial + data).split(b"\n")
         for line in lines:
             if line == b"t":
                 self.ticks += 1
                 continue
             if line:  # WDT(timeout=...): (re)started, as creating it again does on rp2
+                if self.timeout != int(line) / 1000:  # said once, not at each re-creation by a tool
+                    say(f"sim: watchdog started, {int(line)} ms")
                 self.timeout = int(line) / 1000
-                say(f"sim: watchdog started, {int(line)} ms")
             if self.timeout:
                 self.deadline = time.monotonic() + self.timeout
 
@@ -94,7 +95,7 @@ class Watchdog:
     def stop(self):
         """A hard reset (machine.reset(), the watchdog itself, power) stops it, as on the chip."""
         self.timeout = self.deadline = None
-        self.said = b""
+        self.partial = b""  # a line not yet complete
 
     def close(self):
         os.close(self.r)
