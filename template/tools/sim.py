@@ -56,9 +56,10 @@ def vm_env(board, ticks, cause, hold_button, wifi, flash_bytes=0):
 class Watchdog:
     """The board's watchdog, kept here rather than in the VM, so that it behaves like the chip's:
     it resets the board in the middle of a sleep or a hung tick, and a soft reset (a new
-    interpreter) does not stop it. The fake machine.WDT writes its timeout ("5000\n") when
+    interpreter) does not stop it. The fake machine.WDT writes its timeout (a line "5000") when
     created and an empty line at each feed into a pipe whose write end every VM inherits; each
-    tick is a line "t", counted here, so a boot the watchdog cut short still counts its ticks."""
+    tick is a line "t", counted here, so a boot the watchdog cut short still counts its ticks.
+    A VM whose writes find no reader (this tool was killed) ends itself."""
 
     def __init__(self):
         self.r, self.w = os.pipe()
@@ -104,8 +105,8 @@ class Watchdog:
 
 def die_with_parent(parent):
     """A preexec_fn: the VM is killed when this tool dies, even by SIGKILL, so no interpreter is
-    left running the firmware (Linux: PR_SET_PDEATHSIG; elsewhere the VM's output pipe or pty
-    closes with the tool, and the next write or a hangup ends it)."""
+    left running the firmware (Linux: PR_SET_PDEATHSIG; elsewhere the pipe to the Watchdog or the
+    pty of `--serve` closes with the tool: the VM's next tick or feed, or the hangup, ends it)."""
     if _LIBC is not None:
         _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() != parent:  # the tool died before that: nobody is left to notice

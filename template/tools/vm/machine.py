@@ -28,7 +28,10 @@ def _tell(msg):
     global _pipe
     if _pipe is None:
         _pipe = open(os.getenv("MPSIM_PIPE") or "/dev/null", "wb")
-    _pipe.write(msg)
+    try:
+        _pipe.write(msg)
+    except OSError:  # nobody reads: `sim` was killed, and a board without power stops
+        sys.exit(1)
 
 
 def sim_idle(ms):
