@@ -38,6 +38,9 @@ def vm_modules():
         dst = out / (src.stem + ".mpy")
         if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, Path(build.__file__).stat().st_mtime):
             build.compile_mpy(src, dst, src.name)  # for the host: no -march
+    for old in out.glob("*.mpy"):
+        if not (VM / f"{old.stem}.py").exists():  # a fake an update removed must not stay importable
+            old.unlink()
     return out
 
 

@@ -4,8 +4,11 @@
 # reset from the raw REPL (MPSIM_BOOT=boot) runs boot.py only, as on a board.
 # The firmware runs inside this module's import, so it stays small: its code
 # shares the modeled heap with the firmware.
-import os
 import sys
+
+import simos as os
+
+sys.modules["os"] = os  # every `import os` gets the board's statvfs
 
 if int(os.getenv("MPSIM_FLASH_BYTES") or 0):
     import simflash  # noqa: F401  (a small flash: writes beyond it fail with ENOSPC)

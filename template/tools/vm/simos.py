@@ -1,7 +1,8 @@
-# Fake of `os` for the virtual board: the unix port's own module, except statvfs, which
-# reports the board's flash instead of the host's disk (a deploy checks the free space with
-# it). The size is `sim --flash-size` or the board's usual filesystem (data/boards.yml fs_kib),
-# in littlefs-like blocks: each file takes its blocks, each folder a metadata pair.
+# `os` on the virtual board: the unix port's own module, except statvfs, which reports the
+# board's flash instead of the host's disk (a deploy checks the free space with it). The size is
+# `sim --flash-size` or the board's usual filesystem (data/boards.yml fs_kib), in littlefs-like
+# blocks: each file takes its blocks, each folder a metadata pair. simboot puts it in sys.modules
+# as "os" (a file named os.py would cost the firmware's heap some 7 KB more).
 import uos
 
 
