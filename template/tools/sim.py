@@ -209,20 +209,33 @@ def supervise(vm, wdt, given):
     Setup mode with a config.json given runs on (its page can fix the file) but fails the run."""
     out, pipe = sys.stdout.buffer, vm.stdout.fileno()
     line, safe_mode, setup_mode = b"", None, None
+    said = []  # this tool's own lines, held while the VM is in the middle of one of its lines
+
+    def say(msg):
+        said.append(msg.encode() + b"\n")
+        if not line:
+            out.write(b"".join(said))
+            out.flush()
+            said.clear()
+
     stopped = stopping = None  # the exit code and time of a Ctrl-C (130) or SIGTERM (143)
     while True:
         try:
             left = wdt.left() if stopping is None else max(0.0, stopping + 5 - time.monotonic())
             ready = select.select([pipe, wdt.r], [], [], left)[0]
             if wdt.r in ready:
-                wdt.take(lambda msg: print(msg, flush=True))
+                wdt.take(say)
             if pipe in ready:
                 data = os.read(pipe, 65536)
                 if not data:
                     break
+                *lines, line = (line + data).split(b"\n")
+                if said and lines:  # this tool's lines go after the VM's last complete one
+                    cut = data.rindex(b"\n") + 1
+                    data = data[:cut] + b"".join(said) + data[cut:]
+                    said.clear()
                 out.write(data)
                 out.flush()
-                *lines, line = (line + data).split(b"\n")
                 for text in lines:
                     text = text.decode(errors="replace").strip()
                     if "safe mode: " in text and safe_mode is None:
@@ -233,9 +246,9 @@ def supervise(vm, wdt, given):
                 _end(vm)
                 break
             elif not ready and wdt.left() == 0:
-                out.write(b"sim: watchdog expired\n")
-                out.flush()
                 _end(vm)
+                out.write((b"\n" if line else b"") + b"".join(said) + b"sim: watchdog expired\n")
+                out.flush()
                 return 44, None
         except (KeyboardInterrupt, Stopped) as e:  # Ctrl-C reaches the VM too: it stops at its REPL
             if stopping is not None:
@@ -245,6 +258,8 @@ def supervise(vm, wdt, given):
                 vm.send_signal(signal.SIGINT)
             stopped, stopping = (143 if isinstance(e, Stopped) else 130), time.monotonic()
     rc = vm.wait()
+    out.write(b"".join(said))
+    out.flush()
     if stopped:
         return stopped, None
     if rc == 0 and setup_mode:
