@@ -74,8 +74,8 @@ class Watchdog:
     def env(self):
         return {"MPSIM_PIPE": f"/dev/fd/{self.w}"}
 
-    def take(self, say):
-        """Read what the VM wrote: (re)starts and feeds."""
+    def take(self, say=None):
+        """Read what the VM wrote: (re)starts and feeds; say(msg) is told of a new timeout."""
         try:
             data = os.read(self.r, 65536)
         except BlockingIOError:
@@ -86,7 +86,7 @@ class Watchdog:
                 self.ticks += 1
                 continue
             if line:  # WDT(timeout=...): (re)started, as creating it again does on rp2
-                if self.timeout != int(line) / 1000:  # said once, not at each re-creation by a tool
+                if say and self.timeout != int(line) / 1000:  # once, not at each re-creation by a tool
                     say(f"sim: watchdog started, {int(line)} ms")
                 self.timeout = int(line) / 1000
             if self.timeout:
@@ -209,31 +209,18 @@ def supervise(vm, wdt, given):
     Setup mode with a config.json given runs on (its page can fix the file) but fails the run."""
     out, pipe = sys.stdout.buffer, vm.stdout.fileno()
     line, safe_mode, setup_mode = b"", None, None
-    said = []  # this tool's own lines, held while the VM is in the middle of one of its lines
-
-    def say(msg):
-        said.append(msg.encode() + b"\n")
-        if not line:
-            out.write(b"".join(said))
-            out.flush()
-            said.clear()
-
     stopped = stopping = None  # the exit code and time of a Ctrl-C (130) or SIGTERM (143)
     while True:
         try:
             left = wdt.left() if stopping is None else max(0.0, stopping + 5 - time.monotonic())
             ready = select.select([pipe, wdt.r], [], [], left)[0]
             if wdt.r in ready:
-                wdt.take(say)
+                wdt.take()  # the VM says "sim: watchdog started" itself, in order with its output
             if pipe in ready:
                 data = os.read(pipe, 65536)
                 if not data:
                     break
                 *lines, line = (line + data).split(b"\n")
-                if said and lines:  # this tool's lines go after the VM's last complete one
-                    cut = data.rindex(b"\n") + 1
-                    data = data[:cut] + b"".join(said) + data[cut:]
-                    said.clear()
                 out.write(data)
                 out.flush()
                 for text in lines:
@@ -247,7 +234,9 @@ def supervise(vm, wdt, given):
                 break
             elif not ready and wdt.left() == 0:
                 _end(vm)
-                out.write((b"\n" if line else b"") + b"".join(said) + b"sim: watchdog expired\n")
+                rest = vm.stdout.read()  # what it wrote before it was stopped comes first
+                out.write(rest + (b"\n" if (line + rest) and not (line + rest).endswith(b"\n") else b"")
+                          + b"sim: watchdog expired\n")
                 out.flush()
                 return 44, None
         except (KeyboardInterrupt, Stopped) as e:  # Ctrl-C reaches the VM too: it stops at its REPL
@@ -258,8 +247,6 @@ def supervise(vm, wdt, given):
                 vm.send_signal(signal.SIGINT)
             stopped, stopping = (143 if isinstance(e, Stopped) else 130), time.monotonic()
     rc = vm.wait()
-    out.write(b"".join(said))
-    out.flush()
     if stopped:
         return stopped, None
     if rc == 0 and setup_mode:

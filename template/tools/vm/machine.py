@@ -103,6 +103,7 @@ class WDT:
         elif timeout < 1:
             raise ValueError("WDT timeout too short")
         _tell(b"%d\n" % timeout)
+        print("sim: watchdog started, %d ms" % timeout)
 
     def feed(self):
         _tell(b"\n")
