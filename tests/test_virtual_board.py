@@ -77,6 +77,15 @@ def test_the_watchdog_fires_in_the_middle_of_a_sleep(project, tmp_path):
     assert "app: woke up" not in out.stdout
 
 
+def test_creating_the_watchdog_again_restarts_it_with_the_new_timeout(project, tmp_path):
+    app = SLEEPER.replace("machine.WDT(timeout=1000)", "machine.WDT(timeout=8000)\n        machine.WDT(timeout=300)")
+    out = sim(project, flash_with(tmp_path, app), "--ticks", "3")
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[lines.index("app: sleeping") + 1] == "sim: watchdog expired", out.stdout  # 300 ms, not 8 s
+    assert "app: woke up" not in out.stdout
+
+
 PROBE = """import machine
 
 
