@@ -198,7 +198,10 @@ class Board:
                 # It fires whatever the interpreter is doing, even in the raw REPL of a deploy.
                 self.say("sim: watchdog expired")
                 self.fired = True
-                os.killpg(self.child.pid, signal.SIGKILL)
+                try:
+                    os.killpg(self.child.pid, signal.SIGKILL)
+                except ProcessLookupError:  # it had just ended by itself
+                    pass
             self._flush_out()
             if self.master in ready:
                 try:
