@@ -167,6 +167,7 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, 
         env = dict(vm_env(board, 0, cause, hold_button, wifi, flash_bytes), MPSIM_HTTP_PORT=http_port)
         return served.serve(env, flash, heap)
     given = (flash / "config.json").exists()  # then setup mode means a broken config, not a new board
+    micropython = find("micropython")
     wdt = Watchdog()
     done = 0
     old = signal.signal(signal.SIGTERM, _stop)
@@ -175,7 +176,7 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, 
             env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, flash_bytes)
             env.update(wdt.env(), MPSIM_HTTP_PORT=http_port)
             wdt.ticks = 0
-            vm = subprocess.Popen([find("micropython"), "-X", f"heapsize={heap}", "-c", "import simboot"],
+            vm = subprocess.Popen([micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
                                   cwd=flash, env=env, stdout=subprocess.PIPE, pass_fds=(wdt.w,),
                                   preexec_fn=functools.partial(die_with_parent, os.getpid()))
             rc, problem = supervise(vm, wdt, given)
