@@ -76,10 +76,12 @@ class Watchdog:
 
     def take(self, say=None):
         """Read what the VM wrote: (re)starts and feeds; say(msg) is told of a new timeout."""
+        data = b""
         try:
-            data = os.read(self.r, 65536)
+            while chunk := os.read(self.r, 65536):
+                data += chunk
         except BlockingIOError:
-            return
+            pass
         *lines, self.partial = (self.partial + data).split(b"\n")
         for line in lines:
             if line == b"t":
@@ -239,6 +241,7 @@ def supervise(vm, wdt, given):
                 out.write(rest + (b"\n" if (line + rest) and not (line + rest).endswith(b"\n") else b"")
                           + b"sim: watchdog expired\n")
                 out.flush()
+                wdt.take()  # its last ticks
                 return 44, None
         except (KeyboardInterrupt, Stopped) as e:  # Ctrl-C reaches the VM too: it stops at its REPL
             if stopping is not None:
@@ -248,6 +251,7 @@ def supervise(vm, wdt, given):
                 vm.send_signal(signal.SIGINT)
             stopped, stopping = (143 if isinstance(e, Stopped) else 130), time.monotonic()
     rc = vm.wait()
+    wdt.take()  # its last ticks
     if stopped:
         return stopped, None
     if rc == 0 and setup_mode:
