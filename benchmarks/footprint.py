@@ -73,7 +73,7 @@ class VirtualBoard:
                                                           if app == ASYNC_APP else {"wifi_ssid": "bench"}))
             if app:
                 (flash / "app.py").write_text(app)
-            env = self.sim.vm_env(self.board, ticks, "PWRON_RESET", False, "ok", flash / ".ticks")
+            env = self.sim.vm_env(self.board, ticks, "PWRON_RESET", False, "ok")
             started = time.monotonic()
             out = subprocess.run([self.micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
                                  cwd=flash, env=env, capture_output=True, text=True, timeout=120)
@@ -84,7 +84,7 @@ class VirtualBoard:
         with tempfile.TemporaryDirectory() as flash:
             flash = Path(flash)
             self.sim.install(self.builds[False], flash)
-            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok", flash / ".ticks")
+            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok")
             env["MPSIM_HTTP_PORT"] = str(self.sim.free_port())
             vm = subprocess.Popen([self.micropython, "-X", f"heapsize={heap}", "-c", "import simboot"], cwd=flash,
                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -137,12 +137,13 @@ class VirtualBoard:
         wifi = CATALOGUE[self.board]["wifi"]
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "main.py").write_text("import machine, network\n" if wifi else "import machine\n")
-            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok", Path(tmp) / ".ticks")
+            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok")
 
             def ok(heap):
                 out = subprocess.run([self.micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
                                      cwd=tmp, env=env, capture_output=True, text=True)
-                return out.returncode == 0 and "sim: firmware returned to the REPL" in out.stdout
+                # simboot exits 3 when the firmware returns to the REPL (tools/vm/simboot.py)
+                return out.returncode == 3 and "sim: firmware returned to the REPL" in out.stdout
 
             return bisect(ok, 256, 65536)
 
@@ -150,7 +151,7 @@ class VirtualBoard:
         script = ("import gc; gc.collect(); a = gc.mem_alloc(); import machine, network; gc.collect(); "
                   "print(gc.mem_alloc() - a)")
         with tempfile.TemporaryDirectory() as tmp:
-            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok", Path(tmp) / ".ticks")
+            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok")
             out = subprocess.run([self.micropython, "-X", "heapsize=256K", "-c", script], env=env, cwd=tmp,
                                  capture_output=True, text=True)
         return int(out.stdout.split()[-1])

@@ -68,7 +68,9 @@ def test_no_config_is_setup_mode_without_wifi_or_app(tmp_path):
 def test_corrupt_config_is_setup_mode_and_kept_aside(tmp_path, raw, words):
     flash_with(tmp_path, raw=raw)
     out = sim(tmp_path, "--ticks", "3")
-    assert out.returncode == 0, out.stderr
+    # The board waits in setup mode, but a run given a config.json fails, naming the problem.
+    assert out.returncode == 1 and "setup mode although config.json was given" in out.stderr, out.stderr
+    assert words in out.stderr
     assert "setup mode: " in out.stdout and words in out.stdout and "kept as config.json.bad" in out.stdout
     assert (tmp_path / "config.json.bad").read_text() == raw
     assert not (tmp_path / "config.json").exists()
@@ -129,7 +131,7 @@ BROKEN_LOOP = "def setup(ctx):\n    pass\n\ndef loop(ctx):\n    raise ValueError
 def test_failing_loop_is_logged_then_a_counted_reset(tmp_path):
     flash_with(tmp_path, CONFIG, BROKEN_LOOP)
     out = sim(tmp_path, "--ticks", "60")
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # the run ends in safe mode: the app is not running
     assert "ValueError: sensor unplugged" in out.stdout and "app.loop failed (1 in a row)" in out.stdout
     assert "5 failures in a row: resetting the board" in out.stdout
     cause = "WDT_RESET" if PORT == "rp2" else "HARD_RESET"
@@ -172,7 +174,7 @@ def test_power_on_is_not_a_crash(tmp_path):
 def test_safe_mode_button_keeps_the_app_off(tmp_path):
     flash_with(tmp_path, CONFIG)
     out = sim(tmp_path, "--hold-button", "--ticks", "5")
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1 and "error: the firmware returned to the REPL (safe mode: " in out.stderr, out.stderr
     assert "safe mode: the safe-mode button was held at boot" in out.stdout
     assert "app:" not in out.stdout and "sim: watchdog started" not in out.stdout
     assert "returned to the REPL" in out.stdout

@@ -65,7 +65,8 @@ def test_the_boot_step_leaves_memory_before_the_app_runs(tmp_path):
 def test_safe_mode_flag_keeps_the_app_off(tmp_path):
     (tmp_path / "SAFE_MODE").write_text("")
     out = sim(tmp_path, "--ticks", "5")
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr  # a run whose app does not run fails, saying why
+    assert "error: the firmware returned to the REPL (safe mode: " in out.stderr
     assert "safe mode" in out.stdout and "returned to the REPL" in out.stdout
 
 
@@ -74,7 +75,8 @@ def test_app_crash_loop_ends_in_safe_mode(tmp_path):
     # A foo.py beside foo.mpy wins on MicroPython: this broken app replaces the built one.
     (tmp_path / "app.py").write_text("def setup(ctx):\n    raise RuntimeError('broken setup')\n")
     out = sim(tmp_path, "--ticks", "50")
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 1, out.stderr
+    assert "safe mode: the app crashed in 3 boots in a row" in out.stderr
     assert out.stdout.count("RuntimeError: broken setup") == 3
     assert "safe mode: the app crashed in 3 boots in a row" in out.stdout
     assert "returned to the REPL" in out.stdout

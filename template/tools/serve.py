@@ -19,18 +19,18 @@ board does and the unix port does not, this bridge adds:
 """
 import errno
 import fcntl
+import functools
 import os
 import re
 import select
 import signal
 import subprocess
-import tempfile
 import termios
 import time
 import tty
 
 from .project import Failure, find
-from .sim import REBOOTS
+from .sim import REBOOTS, Watchdog, die_with_parent
 
 RAW_MARK = b"raw REPL; CTRL-B to exit"
 FRIENDLY_MARK = b">>> "
@@ -55,10 +55,12 @@ def _child_termios(fd):
     termios.tcsetattr(fd, termios.TCSANOW, attrs)
 
 
-def _child_setup():
+def _child_setup(parent):
     # pty B becomes the interpreter's controlling terminal, so Ctrl-C there is SIGINT. Until
     # the unix port installs its handler (when it runs code), SIGINT is ignored rather than
-    # fatal; a Ctrl-C lost that way is sent again (see _feed).
+    # fatal; a Ctrl-C lost that way is sent again (see _feed). The interpreter dies with this
+    # tool, even when the tool is killed.
+    die_with_parent(parent)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -85,13 +87,16 @@ class Board:
         self.started = 0.0  # when the running interpreter started
         self.quick_exits = 0  # interpreters in a row that exited at once, with no input
         self.had_input, self.said = False, b""  # of the running interpreter
+        self.wdt = Watchdog()  # survives the soft resets (new interpreters), as the chip's does
+        self.fired = False  # the watchdog ended the running interpreter
 
     def start(self, cause, boot_only, raw_repl=False):
         master, slave = os.openpty()
         _child_termios(slave)
-        env = dict(self.env, MPSIM_RESET_CAUSE=cause, MPSIM_BOOT="boot" if boot_only else "all")
+        env = dict(self.env, MPSIM_RESET_CAUSE=cause, MPSIM_BOOT="boot" if boot_only else "all", **self.wdt.env())
         self.child = subprocess.Popen(self.command, cwd=self.cwd, env=env, stdin=slave, stdout=slave,
-                                      stderr=slave, start_new_session=True, preexec_fn=_child_setup)
+                                      stderr=slave, start_new_session=True, pass_fds=(self.wdt.w,),
+                                      preexec_fn=functools.partial(_child_setup, os.getpid()))
         os.close(slave)
         self.child_master = master
         self.tail, self.raw_repl, self.unanswered = b"", False, b""
@@ -182,9 +187,21 @@ class Board:
         """Copy bytes both ways; restart the interpreter when it exits. Returns on a signal."""
         self.start("PWRON_RESET", boot_only=False)
         while True:
-            fds = [self.master] + ([self.child_master] if len(self.outbuf) < OUT_HELD_MAX else [])
+            fds = [self.master, self.wdt.r] + ([self.child_master] if len(self.outbuf) < OUT_HELD_MAX else [])
+            wait = 0.001 if self.pending else 0.05 if self.outbuf else 0.2
+            left = self.wdt.left()
             ready, _, _ = select.select(fds, [self.master] if self.outbuf else [], [],
-                                        0.001 if self.pending else 0.05 if self.outbuf else 0.2)
+                                        wait if left is None else min(wait, left))
+            if self.wdt.r in ready:
+                self.wdt.take(self.say)
+            if self.wdt.left() == 0 and not self.fired:
+                # It fires whatever the interpreter is doing, even in the raw REPL of a deploy.
+                self.say("sim: watchdog expired")
+                self.fired = True
+                try:
+                    os.killpg(self.child.pid, signal.SIGKILL)
+                except ProcessLookupError:  # it had just ended by itself
+                    pass
             self._flush_out()
             if self.master in ready:
                 try:
@@ -224,7 +241,11 @@ class Board:
             # A Ctrl-C (mpremote connecting) reached an interpreter that was exiting: the next
             # one gets it, so the caller is not left waiting for a prompt that never comes.
             self.pending = self.unanswered[self.unanswered.rindex(b"\x03"):] + self.pending
+        if self.fired:
+            rc, self.fired = 44, False
         if rc in REBOOTS:  # machine.reset(), deep sleep or the watchdog: a full boot
+            self.wdt.take(self.say)
+            self.wdt.stop()  # a hard reset stops the watchdog; a soft reset does not
             self.say(f"sim: rebooting ({REBOOTS[rc]})")
             self.start(REBOOTS[rc], boot_only=False)
             return
@@ -249,6 +270,7 @@ class Board:
                     break
                 except subprocess.TimeoutExpired:
                     continue
+        self.wdt.close()
         for fd in (self.child_master, self.master, self.slave):
             if fd is not None:
                 try:
@@ -260,23 +282,22 @@ class Board:
 def serve(env, flash, heap):
     """Run the virtual board behind a pty until Ctrl-C or SIGTERM; print the port's path first."""
     command = [find("micropython"), "-X", f"heapsize={heap}", "-i", "-c", "import simboot"]
-    with tempfile.TemporaryDirectory(prefix="mpsim-") as tmp:
-        env = dict(env, MPSIM_STATE=os.path.join(tmp, "ticks"), MPSIM_SERVE="1")
-        board = Board(command, str(flash), env, lambda msg: print(msg, flush=True))
+    env = dict(env, MPSIM_SERVE="1")
+    board = Board(command, str(flash), env, lambda msg: print(msg, flush=True))
 
-        def stop(signum, frame):
-            raise KeyboardInterrupt
+    def stop(signum, frame):
+        raise KeyboardInterrupt
 
-        old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
-        try:
-            print(board.path, flush=True)
-            print(f"sim: serving {flash} on {board.path}; mpremote connect {board.path}  "
-                  "(Ctrl-C stops)", flush=True)
-            board.serve()
-        except KeyboardInterrupt:
-            print("sim: stopped", flush=True)
-        finally:
-            board.stop()
-            for sig, handler in old.items():
-                signal.signal(sig, handler)
+    old = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        print(board.path, flush=True)
+        print(f"sim: serving {flash} on {board.path}; mpremote connect {board.path}  "
+              "(Ctrl-C stops)", flush=True)
+        board.serve()
+    except KeyboardInterrupt:
+        print("sim: stopped", flush=True)
+    finally:
+        board.stop()
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
     return 0

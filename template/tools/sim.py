@@ -1,8 +1,13 @@
 """`python -m tools sim`: the virtual board, the build run in the MicroPython unix port."""
+import functools
 import os
+import select
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 from . import build
@@ -10,7 +15,7 @@ from .project import BUILD, FACTS, ROOT, Failure, find
 
 VM = Path(__file__).parent / "vm"
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
-REBOOTS = {42: "HARD_RESET", 43: "DEEPSLEEP_RESET", 44: "WDT_RESET"}
+REBOOTS = {42: "HARD_RESET", 43: "DEEPSLEEP_RESET", 44: "WDT_RESET"}  # 44: the host's Watchdog fired
 
 
 def install(build_dir, flash):
@@ -33,18 +38,101 @@ def vm_modules():
         dst = out / (src.stem + ".mpy")
         if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, Path(build.__file__).stat().st_mtime):
             build.compile_mpy(src, dst, src.name)  # for the host: no -march
+    for old in out.glob("*.mpy"):
+        if not (VM / f"{old.stem}.py").exists():  # a fake an update removed must not stay importable
+            old.unlink()
     return out
 
 
-def vm_env(board, ticks, cause, hold_button, wifi, state, flash_bytes=0):
+def vm_env(board, ticks, cause, hold_button, wifi, flash_bytes=0):
     # The import path of a board: the fakes (in ROM there), the flash, the firmware's frozen
-    # modules (asyncio ...: the unix port keeps them under .frozen), then lib/.
-    env = dict(os.environ, MICROPYPATH=f"{vm_modules()}::.frozen:lib", MPSIM_RESET_CAUSE=cause, MPSIM_PORT=FACTS[board]["port"],
-               MPSIM_TICKS=str(ticks), MPSIM_STATE=str(state), MPSIM_WIFI=wifi,
-               MPSIM_FLASH_BYTES=str(flash_bytes or 0))
+    # modules (asyncio ...: the unix port keeps them under .frozen), then lib/ (named ./lib,
+    # so that mip, which installs into the path entry ending in /lib, finds it).
+    facts = FACTS[board]
+    env = dict(os.environ, MICROPYPATH=f"{vm_modules()}::.frozen:./lib", MPSIM_RESET_CAUSE=cause,
+               MPSIM_PORT=facts["port"], MPSIM_TICKS=str(ticks), MPSIM_WIFI=wifi,
+               MPSIM_FLASH_BYTES=str(flash_bytes or 0),
+               MPSIM_FS_BYTES=str(flash_bytes or facts["fs_kib"] * 1024), MPSIM_FS_BLOCK=str(facts["fs_block"]),
+               MPSIM_WDT_MAX=str(facts["wdt_max_ms"] or ""), MPSIM_WDT_FIXED="1" if facts["wdt_fixed"] else "")
     if hold_button:
-        env[f"MPSIM_PIN_{FACTS[board]['button']}"] = "0"
+        env[f"MPSIM_PIN_{facts['button']}"] = "0"
     return env
+
+
+class Watchdog:
+    """The board's watchdog, kept here rather than in the VM, so that it behaves like the chip's:
+    it resets the board in the middle of a sleep or a hung tick, and a soft reset (a new
+    interpreter) does not stop it. The fake machine.WDT writes its timeout (a line "5000") when
+    created and an empty line at each feed into a pipe whose write end every VM inherits; each
+    tick is a line "t", counted here, so a boot the watchdog cut short still counts its ticks.
+    A VM whose writes find no reader (this tool was killed) ends itself."""
+
+    def __init__(self):
+        self.r, self.w = os.pipe()
+        os.set_blocking(self.r, False)
+        self.timeout = self.deadline = None
+        self.partial = b""  # a line not yet complete
+        self.ticks = 0  # of the running interpreter
+
+    def env(self):
+        return {"MPSIM_PIPE": f"/dev/fd/{self.w}"}
+
+    def take(self, say=None):
+        """Read what the VM wrote: (re)starts and feeds; say(msg) is told of a new timeout."""
+        data = b""
+        try:
+            while chunk := os.read(self.r, 65536):
+                data += chunk
+        except BlockingIOError:
+            pass
+        *lines, self.partial = (self.partial + data).split(b"\n")
+        for line in lines:
+            if line == b"t":
+                self.ticks += 1
+                continue
+            if line:  # WDT(timeout=...): (re)started, as creating it again does on rp2
+                if say and self.timeout != int(line) / 1000:  # once, not at each re-creation by a tool
+                    say(f"sim: watchdog started, {int(line)} ms")
+                self.timeout = int(line) / 1000
+            if self.timeout:
+                self.deadline = time.monotonic() + self.timeout
+
+    def left(self):
+        """Seconds until it fires, or None when it is not running."""
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def stop(self):
+        """A hard reset (machine.reset(), the watchdog itself, power) stops it, as on the chip."""
+        self.timeout = self.deadline = None
+        self.partial = b""  # a line not yet complete
+
+    def close(self):
+        os.close(self.r)
+        os.close(self.w)
+
+
+def die_with_parent(parent):
+    """A preexec_fn: the VM is killed when this tool dies, even by SIGKILL, so no interpreter is
+    left running the firmware (Linux: PR_SET_PDEATHSIG; elsewhere the pipe to the Watchdog or the
+    pty of `--serve` closes with the tool: the VM's next tick or feed, or the hangup, ends it)."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the tool died before that: nobody is left to notice
+            os._exit(1)
+
+
+def _libc():
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True)  # loaded here: a child after fork must not import
+    except OSError:
+        return None
+
+
+_LIBC = _libc()
 
 
 def free_port():
@@ -81,29 +169,104 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, 
                           "use `sim` without --serve here")
         from . import serve as served
 
-        env = dict(vm_env(board, 0, cause, hold_button, wifi, "", flash_bytes), MPSIM_HTTP_PORT=http_port)
+        env = dict(vm_env(board, 0, cause, hold_button, wifi, flash_bytes), MPSIM_HTTP_PORT=http_port)
         return served.serve(env, flash, heap)
-    state = flash.parent / f".{flash.name}.ticks"
+    given = (flash / "config.json").exists()  # then setup mode means a broken config, not a new board
+    micropython = find("micropython")
+    wdt = Watchdog()
     done = 0
+    old = signal.signal(signal.SIGTERM, _stop)
+    try:
+        while True:
+            env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, flash_bytes)
+            env.update(wdt.env(), MPSIM_HTTP_PORT=http_port)
+            wdt.ticks = 0
+            vm = subprocess.Popen([micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
+                                  cwd=flash, env=env, stdout=subprocess.PIPE, pass_fds=(wdt.w,),
+                                  preexec_fn=functools.partial(die_with_parent, os.getpid()))
+            rc, problem = supervise(vm, wdt, given)
+            done += wdt.ticks
+            if problem:
+                raise Failure(problem)
+            if rc not in REBOOTS:
+                return rc
+            cause = REBOOTS[rc]
+            wdt.stop()  # a hard reset stops the watchdog
+            print(f"sim: rebooting ({cause})", flush=True)
+    except Stopped:  # SIGTERM between two boots
+        return 143
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        wdt.close()
+
+
+class Stopped(Exception):
+    """SIGTERM: stop the VM, then end, as on Ctrl-C."""
+
+
+def _stop(signum, frame):
+    raise Stopped
+
+
+def supervise(vm, wdt, given):
+    """Pass the VM's output on and keep its watchdog until the VM ends; (exit code, problem).
+
+    The output is read here to tell why a run fails: a safe-mode or setup-mode line names it.
+    Setup mode with a config.json given runs on (its page can fix the file) but fails the run."""
+    out, pipe = sys.stdout.buffer, vm.stdout.fileno()
+    line, safe_mode, setup_mode = b"", None, None
+    stopped = stopping = None  # the exit code and time of a Ctrl-C (130) or SIGTERM (143)
     while True:
-        state.write_text("0")
-        env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, state, flash_bytes)
-        env["MPSIM_HTTP_PORT"] = http_port
-        vm = subprocess.Popen([find("micropython"), "-X", f"heapsize={heap}", "-c", "import simboot"],
-                              cwd=flash, env=env)
         try:
-            rc = vm.wait()
-        except KeyboardInterrupt:  # Ctrl-C reached the VM too: let it stop at its REPL
-            try:
-                vm.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                vm.kill()
-                vm.wait()
-            state.unlink(missing_ok=True)
-            return 130
-        done += int(state.read_text() or 0)
-        if rc not in REBOOTS:
-            state.unlink(missing_ok=True)
-            return rc
-        cause = REBOOTS[rc]
-        print(f"sim: rebooting ({cause})", flush=True)
+            left = wdt.left() if stopping is None else max(0.0, stopping + 5 - time.monotonic())
+            ready = select.select([pipe, wdt.r], [], [], left)[0]
+            if wdt.r in ready:
+                wdt.take()  # the VM says "sim: watchdog started" itself, in order with its output
+            if pipe in ready:
+                data = os.read(pipe, 65536)
+                if not data:
+                    break
+                *lines, line = (line + data).split(b"\n")
+                out.write(data)
+                out.flush()
+                for text in lines:
+                    text = text.decode(errors="replace").strip()
+                    if "safe mode: " in text and safe_mode is None:
+                        safe_mode = text[text.index("safe mode: "):]
+                    if given and "setup mode: " in text and setup_mode is None:
+                        setup_mode = text[text.index("setup mode: ") + 12:]
+            elif not ready and stopping is not None:  # it did not stop within 5 s
+                _end(vm)
+                break
+            elif not ready and wdt.left() == 0:
+                _end(vm)
+                rest = vm.stdout.read()  # what it wrote before it was stopped comes first
+                out.write(rest + (b"\n" if (line + rest) and not (line + rest).endswith(b"\n") else b"")
+                          + b"sim: watchdog expired\n")
+                out.flush()
+                wdt.take()  # its last ticks
+                return 44, None
+        except (KeyboardInterrupt, Stopped) as e:  # Ctrl-C reaches the VM too: it stops at its REPL
+            if stopping is not None:
+                _end(vm)
+                break
+            if isinstance(e, Stopped):
+                vm.send_signal(signal.SIGINT)
+            stopped, stopping = (143 if isinstance(e, Stopped) else 130), time.monotonic()
+    rc = vm.wait()
+    wdt.take()  # its last ticks
+    if stopped:
+        return stopped, None
+    if rc == 0 and setup_mode:
+        return 1, f"the board is in setup mode although config.json was given ({setup_mode}): fix config.json"
+    if rc == 3:
+        why = f" ({safe_mode})" if safe_mode else ""
+        return 1, f"the firmware returned to the REPL{why}: the app is not running"
+    if rc == 1:
+        return 1, "the firmware stopped on an uncaught exception (traceback above)"
+    return rc, None
+
+
+def _end(vm):
+    vm.kill()
+    vm.wait()

@@ -16,18 +16,28 @@ if os.getenv("MPSIM_PORT") != "rp2":  # rp2 knows only PWRON_RESET and WDT_RESET
     SOFT_RESET = 5
 _ticks = 0
 _limit = int(os.getenv("MPSIM_TICKS") or 0)
+_pipe = None  # to `sim`: ticks, watchdog starts and feeds (tools/sim.py Watchdog)
 
 
 def _end(code):
-    # Exit codes: 0 ticks done, 42 hard reset, 43 deep sleep, 44 watchdog (tools/sim.py REBOOTS).
-    with open(os.getenv("MPSIM_STATE"), "w") as f:
-        f.write(str(_ticks))
+    # Exit codes: 0 ticks done, 42 hard reset, 43 deep sleep (tools/sim.py REBOOTS).
     sys.exit(code)
+
+
+def _tell(msg):
+    global _pipe
+    if _pipe is None:
+        _pipe = open(os.getenv("MPSIM_PIPE") or "/dev/null", "wb")
+    try:
+        _pipe.write(msg)
+    except OSError:  # nobody reads: `sim` was killed, and a board without power stops
+        sys.exit(1)
 
 
 def sim_idle(ms):
     global _ticks
     _ticks += 1
+    _tell(b"t\n")  # a constant: no heap per tick
     if _limit and _ticks >= _limit:
         print("sim: %d ticks done" % _ticks)
         _end(0)
@@ -78,14 +88,22 @@ class Pin(PinBase):
 
 
 class WDT:
+    # The chip's watchdog is kept by the host (tools/sim.py Watchdog): told the timeout here and
+    # each feed through a pipe, it resets the board whatever the VM is doing (a long sleep, a
+    # hung tick) and keeps running across a soft reset, as on the chip. Creating it again
+    # restarts it with the new timeout (rp2). The limits are the port's (data/boards.yml).
     def __init__(self, id=0, timeout=5000):
+        top = int(os.getenv("MPSIM_WDT_MAX") or 0)
+        if id:
+            raise ValueError
+        if os.getenv("MPSIM_WDT_FIXED"):
+            timeout = top  # esp8266: fixed, whatever was asked
+        elif top and timeout > top:
+            raise ValueError("timeout exceeds %d" % top if os.getenv("MPSIM_PORT") == "rp2" else "WDT timeout too long")
+        elif timeout < 1:
+            raise ValueError("WDT timeout too short")
+        _tell(b"%d\n" % timeout)
         print("sim: watchdog started, %d ms" % timeout)
-        self.timeout = timeout
-        self.last = time.ticks_ms()
 
     def feed(self):
-        now = time.ticks_ms()
-        if time.ticks_diff(now, self.last) > self.timeout:
-            print("sim: watchdog expired")
-            _end(44)
-        self.last = now
+        _tell(b"\n")

@@ -4,8 +4,11 @@
 # reset from the raw REPL (MPSIM_BOOT=boot) runs boot.py only, as on a board.
 # The firmware runs inside this module's import, so it stays small: its code
 # shares the modeled heap with the firmware.
-import os
 import sys
+
+import simos as os
+
+sys.modules["os"] = os  # every `import os` gets the board's statvfs
 
 if int(os.getenv("MPSIM_FLASH_BYTES") or 0):
     import simflash  # noqa: F401  (a small flash: writes beyond it fail with ENOSPC)
@@ -19,21 +22,23 @@ def _has(name):
         return False
 
 
-_ok = True
+# Exit code under `sim` once the REPL is reached: 3 the firmware returned to it (safe mode),
+# 1 boot.py raised, 0 Ctrl-C stopped it (tools/sim.py says which).
+_end = 3
 try:
     if _has("boot.py") or _has("boot.mpy"):
         import boot  # noqa: F401
 except Exception as e:
     sys.print_exception(e)
     print("sim: boot.py raised, so main.py is skipped")
-    _ok = False
-if _ok and os.getenv("MPSIM_BOOT") != "boot" and _has("main.py"):
+    _end = 1
+if _end == 3 and os.getenv("MPSIM_BOOT") != "boot" and _has("main.py"):
     try:
         import main  # noqa: F401
     except KeyboardInterrupt as e:
         sys.print_exception(e)
         print("sim: Ctrl-C: the firmware stopped")
+        _end = 0
 if not os.getenv("MPSIM_SERVE"):
     print("sim: firmware returned to the REPL")
-    if not _ok:
-        sys.exit(1)
+    sys.exit(_end)
