@@ -68,9 +68,8 @@ def plan(board, as_py):
     for src, rel in sources(board):
         keep = as_py or rel.as_posix() in KEEP_AS_PY
         files[(rel if keep else rel.with_suffix(".mpy")).as_posix()] = src
-    for src in sorted(DEVICE.rglob("*")):  # data files (web pages, tables ...) travel as they are
-        if src.is_file() and src.suffix not in (".py", ".pyi", ".mpy") and "__pycache__" not in src.parts:
-            files[src.relative_to(DEVICE).as_posix()] = src
+    for src, rel in data_files():
+        files[rel.as_posix()] = src
     files["lib/runtime/target." + ("py" if as_py else "mpy")] = target_source(board)
     return files
 

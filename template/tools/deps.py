@@ -277,7 +277,7 @@ def resolve(declared, index, pins=None):
             queue.append((dep, dep_version, name))
     taken = {}
     for pkg in found.values():
-        for path, (url, data) in pkg.files.items():
+        for path, (_, data) in pkg.files.items():
             other = taken.setdefault(path, (pkg.name, data))
             if other[1] != data:
                 raise Failure(f"{pkg.name} and {other[0]} both install {path} with different contents: "
@@ -310,7 +310,8 @@ def read_lock():
         lock = json.loads(LOCK.read_text())
         for pkg in lock["packages"]:
             for f in pkg["files"]:
-                f["path"], f["url"], f["sha256"]  # noqa: B018 - every field must be there
+                if not all(isinstance(f[k], str) for k in ("path", "url", "sha256")):
+                    raise TypeError(f)
         return lock
     except (ValueError, KeyError, TypeError):
         raise Failure(f"{LOCK.name} is damaged: restore it from git, or run `python -m tools deps update`") from None
@@ -471,7 +472,8 @@ def update(name=None):
     before = {p["name"]: p["version"] for p in (lock or {"packages": []})["packages"]}
     found = resolve(declared["packages"], declared["index"], locked_versions(exclude=name) if name else {})
     save(declared, found)
-    changed = [f"{n} {before.get(n, '-')} -> {p.version}" for n, p in sorted(found.items()) if before.get(n) != p.version]
+    changed = [f"{n} {before.get(n, '-')} -> {p.version}" for n, p in sorted(found.items())
+               if before.get(n) != p.version]
     print("deps: " + ("; ".join(changed) if changed else "everything is up to date"))
 
 
