@@ -202,7 +202,7 @@ def test_package_json_url_and_version_conflict(project, index):
     ("nosuchlib", "nosuchlib not found: {url}/package/py/nosuchlib/latest.json answered 404"),
     ("bad spec", "bad SPEC 'bad spec'"),
     ("greet@", "bad SPEC 'greet@': nothing after @"),
-    ("ftp:x/y", "bad SPEC 'ftp:x/y'"),
+    ("ftp:x/y", "bad SPEC 'ftp:x/y': unknown scheme ftp:"),
     ("github:onlyorg", "bad SPEC 'github:onlyorg': name the repository as org/repo"),
     ("tampered", "does not match its hash"),
     ("{url}/file/old.mpy", "is a compiled .mpy (v5.0) but this project's firmware loads mpy v6"),

@@ -88,6 +88,9 @@ def kind_of(spec):
         if not where.startswith(("http://", "https://")) and len([p for p in rest.split("/") if p]) < 2:
             raise Failure(f"bad SPEC {spec!r}: name the repository as org/repo; {SPEC_HELP}")
         return "url", where, version
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.\-]+):", where)  # two letters at least: C:\ is a Windows path
+    if scheme:
+        raise Failure(f"bad SPEC {spec!r}: unknown scheme {scheme.group(1)}:; {SPEC_HELP}")
     local = Path(where).expanduser()
     if not local.is_absolute():
         local = ROOT / local
@@ -95,7 +98,7 @@ def kind_of(spec):
         if not local.exists():
             raise Failure(f"bad SPEC {spec!r}: no such file or folder {where}; {SPEC_HELP}")
         return "path", where, version
-    if re.match(r"^[A-Za-z][A-Za-z0-9+.\-]*:", where) or not NAME.fullmatch(where):
+    if not NAME.fullmatch(where):
         raise Failure(f"bad SPEC {spec!r}: {SPEC_HELP}")
     return "index", where, version
 
