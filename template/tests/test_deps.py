@@ -228,9 +228,14 @@ def test_unreachable_index_says_so(project, index):
     assert "check the network and the index URL" in out.stderr
 
 
-def test_vendored_module_that_shadows_a_builtin_fails_check(project, index):
-    index.publish("timefix", "1.0", {"time.py": "def ticks_ms():\n    return 0\n"})
+def test_check_compiles_vendored_code_and_refuses_a_shadowing_module_but_not_its_style(project, index):
+    loose = "def poll(cfg):\n    try:\n        return cfg['host']\n    except:\n        return None\n"
+    index.publish("timefix", "1.0", {"time.py": "def ticks_ms():\n    return 0\n", "loose.py": loose})
     assert tools(project, "deps", "add", "timefix", "--index", index.url).returncode == 0
     out = tools(project, "check")
     assert out.returncode == 1
     assert "vendor/time.py: error [shadow]" in out.stderr
+    assert "vendor/loose.py" not in out.stderr  # published code: no except-all or config-key findings
+    (project / "vendor" / "loose.py").write_text("def poll(cfg):\n    match cfg:\n        case _:\n            pass\n")
+    out = tools(project, "check")
+    assert "vendor/loose.py:2: error [compile]" in out.stderr
