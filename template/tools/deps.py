@@ -270,8 +270,8 @@ def resolve(declared, index, pins=None):
                                   "make them agree (declare the one you want in device-deps.json)")
             elif explicit and explicit != found[name].version:
                 raise Failure(f"version conflict: {who} needs {name} {explicit}, {first_who} "
-                              f"{'needs' if first_version else 'got'} {found[name].version}: make them agree "
-                              f"(e.g. `python -m tools deps add {name}@{explicit}`)")
+                              f"{'needs' if first_version else 'got'} {found[name].version}: make them agree (the "
+                              "version in device-deps.json, or another version of the package that needs it)")
             continue
         print(f"deps: fetching {spec}{'@' + explicit if explicit and explicit != kind_of(spec)[2] else ''}")
         pkg, deps = fetch_package(spec, index, explicit or pins.get(name))
