@@ -1,6 +1,8 @@
 """The virtual board (`python -m tools sim`) as a faithful citizen, in one rendering with three
 ports (rp2, esp8266, esp32): a watchdog like the chip's, no interpreter outliving the tool,
 exit codes a CI step can trust, and the board's flash in os.statvfs."""
+import functools
+import http.server
 import json
 import os
 import re
@@ -185,6 +187,29 @@ def test_on_serve_the_watchdog_survives_a_soft_reset_unless_a_client_feeds_it(pr
         assert served.wait_for("sim: watchdog expired", 10, at), served.lines
     finally:
         served.stop()
+
+
+def test_mpremote_mip_installs_into_the_served_boards_lib(project, tmp_path):
+    # mip installs into the import path's entry that ends in /lib, as on a board.
+    if os.name != "posix":
+        pytest.skip("sim --serve needs a pty (Linux or macOS)")
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "blink_util.py").write_text("PERIOD_MS = 250\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(index))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    served = Served(project, flash_with(tmp_path / "flash", loop_interval_ms=100))
+    try:
+        url = "http://127.0.0.1:%d/blink_util.py" % server.server_address[1]
+        got = mpremote(served.port, "mip", "install", url)
+        assert got.returncode == 0 and "Done" in got.stdout, got.stdout + got.stderr
+        assert (tmp_path / "flash" / "lib" / "blink_util.py").read_text() == "PERIOD_MS = 250\n"
+        ran = mpremote(served.port, "exec", "import blink_util; print('period', blink_util.PERIOD_MS)")
+        assert "period 250" in ran.stdout, ran.stdout + ran.stderr
+    finally:
+        served.stop()
+        server.shutdown()
 
 
 def interpreters_in(flash):
