@@ -52,6 +52,7 @@ def fetch(port="auto", out=None):
     out.write(text if text else f"(no {names[-1]} on the board yet)\n")
     print("board reset: the firmware runs again", file=sys.stderr)
 
+
 def follow(port="auto"):
     """Stream the console (every log line goes there too) without stopping the program."""
     with Board(port) as dev:
