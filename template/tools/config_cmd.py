@@ -8,9 +8,9 @@ Only settings that differ from the defaults (and the required ones) are written,
 defaults from a template update still reach the board.
 """
 import getpass
-import importlib.util
 import json
 import os
+import sys
 import types
 
 from .project import BOARDS, DEVICE, PROJECT, ROOT, Failure
@@ -21,10 +21,13 @@ SECRET_WORDS = ("password", "secret", "token", "psk", "key")
 
 
 def _runtime_config():
-    spec = importlib.util.spec_from_file_location("_runtime_config", DEVICE / "lib" / "runtime" / "config.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The firmware's runtime/config.py (and the runtime modules it imports), run by this Python."""
+    lib = str(DEVICE / "lib")
+    if lib not in sys.path:
+        sys.path.insert(0, lib)
+    from runtime import config
+
+    return config
 
 
 def defaults():

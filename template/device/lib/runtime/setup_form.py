@@ -8,7 +8,7 @@
 import network
 from micropython import const
 
-from runtime.config import utf8
+from runtime.jsonscan import utf8
 
 SSID_MAX = const(32)  # bytes, 802.11
 PASSWORD_MAX = const(64)  # bytes, WPA2: 8..63 characters or 64 hex digits
