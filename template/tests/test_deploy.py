@@ -250,6 +250,37 @@ def test_config_push_then_logs(board, project):
         config.unlink()
 
 
+def test_logs_show_any_bytes_and_always_restart_the_firmware(board, project, monkeypatch):
+    if not LOGS:
+        pytest.skip("this project logs to the console only")
+    from tools import logs
+
+    # A log file can hold anything: a line cut by a power loss, bytes that are not UTF-8, a 0x04
+    # (the raw REPL's end of answer). They show as replacement characters, and the board restarts.
+    bad = b"cut \xe2\x82 not utf-8 \xff\xfe\xc0\x80 eot \x04 end\n"
+    for name in logs.log_files():
+        with open(board.flash / name, "ab") as f:
+            f.write(bad)
+    resets = board.events().count("sim: rebooting (HARD_RESET)")
+    out = tool(project, "logs", "--port", board.port)
+    assert out.returncode == 0, out.stderr
+    assert "cut \ufffd not utf-8 \ufffd\ufffd\ufffd\ufffd eot \x04 end" in out.stdout
+    assert board.saw("sim: rebooting (HARD_RESET)") and "board reset" in out.stderr
+    deadline = time.monotonic() + 10
+    while board.events().count("sim: rebooting (HARD_RESET)") == resets and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert board.events().count("sim: rebooting (HARD_RESET)") == resets + 1
+
+    # Whatever goes wrong while reading, the firmware is started again.
+    monkeypatch.setattr(logs, "READ", "raise ValueError('reading failed')  # %r\n")
+    with pytest.raises(Failure, match="on the board: ValueError: reading failed"):
+        logs.fetch(board.port)
+    deadline = time.monotonic() + 10
+    while board.events().count("sim: rebooting (HARD_RESET)") == resets + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert board.events().count("sim: rebooting (HARD_RESET)") == resets + 2
+
+
 def test_config_push_refuses_an_invalid_file(board, project):
     config = project / "config.json"
     config.write_text('{"wifi_ssid": 5}')
