@@ -133,7 +133,7 @@ def board_verdicts(tmp_path_factory):
     assert out.returncode == 0, out.stderr.decode(errors="replace")
     lines = out.stdout.decode(errors="replace").splitlines()
     assert len(lines) == len(CASES), lines
-    return {name: None if line == "OK" else line[3:] for (name, _, _), line in zip(CASES, lines)}
+    return {name: None if line == "OK" else line[3:] for (name, _, _), line in zip(CASES, lines, strict=True)}
 
 
 def host_verdicts(data, tmp_path, monkeypatch):

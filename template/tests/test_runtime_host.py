@@ -70,9 +70,9 @@ def test_a_line_longer_than_the_file_is_cut_on_a_character_boundary(tmp_path, ch
 
     # Lines of every offset against the cut, so an old cut through a character would show.
     for pad in range(4):
-        log = Log("INFO", "log%d.txt" % pad, 64, 0)
+        log = Log("INFO", f"log{pad}.txt", 64, 0)
         log.info("x" * pad + char * 40)
-        data = (tmp_path / ("log%d.txt" % pad)).read_bytes()
+        data = (tmp_path / f"log{pad}.txt").read_bytes()
         assert len(data) <= 64
         assert data.endswith(char.encode() + b"\n"), data
         data.decode("utf-8")  # strict: no cut character anywhere

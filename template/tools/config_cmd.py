@@ -46,7 +46,7 @@ def target(board=None):
     from . import build
 
     facts = {}
-    exec(build.target_source(board or BOARDS[0]), facts)  # noqa: S102 - our own generated source
+    exec(build.target_source(board or BOARDS[0]), facts)  # our own generated source
     return types.SimpleNamespace(**facts)
 
 

@@ -71,7 +71,7 @@ def _number(b, i):
     # -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
     i += b[i] == 45  # -
     j = _skip(b, i, b"0123456789")
-    if j == i or b[i] == 48 and j > i + 1:  # no digit, or a leading zero
+    if j == i or (b[i] == 48 and j > i + 1):  # no digit, or a leading zero
         return -1
     for mark, sign in ((b".", b""), (b"eE", b"+-")):
         if j < len(b) and b[j] in mark:
