@@ -258,14 +258,17 @@ def test_logs_show_any_bytes_and_always_restart_the_firmware(board, project, mon
     # A log file can hold anything: a line cut by a power loss, bytes that are not UTF-8, a 0x04
     # (the raw REPL's end of answer). They show as replacement characters, and the board restarts.
     bad = b"cut \xe2\x82 not utf-8 \xff\xfe\xc0\x80 eot \x04 end\n"
-    for name in logs.log_files():
-        with open(board.flash / name, "ab") as f:
-            f.write(bad)
-    resets = board.events().count("sim: rebooting (HARD_RESET)")
-    out = tool(project, "logs", "--port", board.port)
-    assert out.returncode == 0, out.stderr
+    for _ in range(3):  # a rotation between writing and reading may drop the line: write it again
+        for name in logs.log_files():
+            with open(board.flash / name, "ab") as f:
+                f.write(bad)
+        resets = board.events().count("sim: rebooting (HARD_RESET)")
+        out = tool(project, "logs", "--port", board.port)
+        assert out.returncode == 0, out.stderr
+        if "not utf-8" in out.stdout:
+            break
     assert "cut \ufffd not utf-8 \ufffd\ufffd\ufffd\ufffd eot \x04 end" in out.stdout
-    assert board.saw("sim: rebooting (HARD_RESET)") and "board reset" in out.stderr
+    assert "board reset" in out.stderr
     deadline = time.monotonic() + 10
     while board.events().count("sim: rebooting (HARD_RESET)") == resets and time.monotonic() < deadline:
         time.sleep(0.05)
