@@ -299,6 +299,28 @@ def test_config_push_refuses_an_invalid_file(board, project):
         config.unlink()
 
 
+@pytest.mark.parametrize("content, words", [
+    ('{"wifi_ssid": "home", "ratio": NaN}', "not valid JSON (at byte 31)"),  # CPython's json alone takes NaN
+    ('\ufeff{"wifi_ssid": "home"}', "byte order mark"),
+    ('{"wifi_ssid": "home", "wifi_retry_ms": 100000000000000000000}', "wifi_retry_ms should be int from 1 to 536870911"),
+])
+def test_deploy_never_sends_a_config_the_board_would_refuse(board, project, content, words):
+    config = project / "config.json"
+    config.write_text(content, encoding="utf-8")
+    try:
+        def written():  # the firmware may go on logging meanwhile: everything else must stay
+            return {p: t for p, t in flash_files(board.flash).items() if not (LOGS and p.startswith(LOGS))}
+
+        before, connections = written(), board.connections()
+        out = tool(project, "deploy", "--port", board.port)
+        assert out.returncode == 1
+        assert words in out.stderr and "nothing was sent, the board keeps its config" in out.stderr
+        assert written() == before
+        assert board.connections() == connections  # refused before the port was opened
+    finally:
+        config.unlink()
+
+
 def test_port_errors_say_what_to_do(board, project, tmp_path):
     import serial
 
