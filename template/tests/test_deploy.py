@@ -302,7 +302,8 @@ def test_config_push_refuses_an_invalid_file(board, project):
 @pytest.mark.parametrize("content, words", [
     ('{"wifi_ssid": "home", "ratio": NaN}', "not valid JSON (at byte 31)"),  # CPython's json alone takes NaN
     ('\ufeff{"wifi_ssid": "home"}', "byte order mark"),
-    ('{"wifi_ssid": "home", "wifi_retry_ms": 100000000000000000000}', "wifi_retry_ms should be int from 1 to 536870911"),
+    ('{"wifi_ssid": "home", "wifi_retry_ms": 100000000000000000000}',
+     "wifi_retry_ms should be int from 1 to 536870911"),
 ])
 def test_deploy_never_sends_a_config_the_board_would_refuse(board, project, content, words):
     config = project / "config.json"
@@ -405,7 +406,7 @@ def test_config_prompts_validate_and_never_echo_secrets(monkeypatch, tmp_path):
     from tools import config_cmd
 
     monkeypatch.setattr(config_cmd, "CONFIG", tmp_path / "config.json")
-    answers = iter(["home", "fast", "20"] + [""] * 20)
+    answers = iter(["home", "fast", "99999999999", "20"] + [""] * 20)
     said = []
     asked_secret = []
 
@@ -418,6 +419,7 @@ def test_config_prompts_validate_and_never_echo_secrets(monkeypatch, tmp_path):
     assert conf["wifi_ssid"] == "home" and conf["wifi_password"] == "s3cret"
     assert asked_secret == ["wifi_password [empty]: "]
     assert any("wifi_timeout_ms: a whole number is needed" in s for s in said)
+    assert "wifi_timeout_ms should be int from 1 to 536870911, not 99999999999; try again" in said
     assert conf["wifi_timeout_ms"] == 20
     assert "s3cret" not in "".join(said)
     assert (tmp_path / "config.json").stat().st_mode & 0o077 == 0

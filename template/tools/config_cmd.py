@@ -121,10 +121,16 @@ def make(ask=input, ask_secret=getpass.getpass, say=print, board=None):
             if not raw:
                 break
             try:
-                value = parse(raw, default)
-                break
+                answer = parse(raw, default)
             except ValueError as e:
                 say(f"{key}: {e}; try again")
+                continue
+            bad = _runtime_config().check({key: answer}, base)[1]  # its type, range or choices, now
+            if bad:
+                say(f"{bad.removeprefix('config.json: ')}; try again")
+                continue
+            value = answer
+            break
         answers[key] = value
     extra = {k: v for k, v in now.items() if k not in base}  # the user's own keys stay
     conf = {k: v for k, v in answers.items() if v != base[k] or k in required()}
