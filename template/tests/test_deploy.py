@@ -91,7 +91,10 @@ class Served:
         return sum(line.endswith("(boot.py only)") for line in self.lines)
 
     def stop(self):
-        kids = children(self.proc.pid)
+        kids, deadline = children(self.proc.pid), time.monotonic() + 5
+        while not kids and time.monotonic() < deadline:  # a reset just now: between two interpreters
+            time.sleep(0.05)
+            kids = children(self.proc.pid)
         assert kids, "the served board runs no interpreter"
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(15)
