@@ -446,6 +446,15 @@ def check_leftovers(p):
                       "resolve the conflict and remove the markers")
 
 
+def check_device_config(p):
+    # device/ is what the build copies onto the board: a config.json there would overwrite the
+    # board's own, unchecked, at every deploy. It belongs at the project root.
+    for path in sorted(p.device.glob("config.json*")):
+        p.add(ERROR, "device-config", path, 0, f"{p.rel(path)} would be copied over the board's config.json",
+              "device/ travels as it is: an invalid config there would replace the board's working one",
+              "move it to the project root (config.json): deploy and `config --push` check it and send it")
+
+
 def run(root, boards, facts, log_budget=0, mpy_cross="mpy-cross"):
     """All checks on the project at root; returns the findings, errors first."""
     p = Project(root, boards, facts, log_budget, mpy_cross)
@@ -458,4 +467,5 @@ def run(root, boards, facts, log_budget=0, mpy_cross="mpy-cross"):
     check_flash(p, sizes)
     check_drivers(p)
     check_leftovers(p)
+    check_device_config(p)
     return sorted(p.findings, key=lambda f: (f.level != ERROR, f.path, f.line))

@@ -251,3 +251,13 @@ def test_build_refuses_a_project_that_fails_its_check(project):
     out = cli(project, "build")
     assert out.returncode == 1 and "boot-loop" in out.stderr and "check failed" in out.stderr
     assert not (project / "build").exists()
+
+
+def test_a_config_json_inside_device_is_refused(project):
+    # device/ is copied to the board as it is: a config.json there would replace the board's own.
+    (project / "device" / "config.json").write_text('{"loop_interval_ms": "fast"}')
+    hit = only(run(project), "device-config")[0]
+    assert hit.level == checks.ERROR and hit.path == "device/config.json"
+    assert "move it to the project root" in hit.fix
+    out = cli(project, "deploy", "--port", "none")
+    assert out.returncode == 1 and "[device-config]" in out.stderr and "nothing was sent" in out.stderr

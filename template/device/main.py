@@ -15,7 +15,7 @@ from runtime import startup
 #    yours); in setup mode it never returns; else what the next step needs.
 ready = startup.run()
 del startup
-runtime.forget("startup", "config", "safety")
+runtime.forget("startup", "config", "jsonscan", "safety")
 gc.collect()
 
 # 2. Wi-Fi, app.setup(ctx), then app.loop(ctx) once per tick, for ever.

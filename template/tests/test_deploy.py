@@ -91,7 +91,10 @@ class Served:
         return sum(line.endswith("(boot.py only)") for line in self.lines)
 
     def stop(self):
-        kids = children(self.proc.pid)
+        kids, deadline = children(self.proc.pid), time.monotonic() + 5
+        while not kids and time.monotonic() < deadline:  # a reset just now: between two interpreters
+            time.sleep(0.05)
+            kids = children(self.proc.pid)
         assert kids, "the served board runs no interpreter"
         self.proc.send_signal(signal.SIGTERM)
         rc = self.proc.wait(15)
@@ -250,6 +253,40 @@ def test_config_push_then_logs(board, project):
         config.unlink()
 
 
+def test_logs_show_any_bytes_and_always_restart_the_firmware(board, project, monkeypatch):
+    if not LOGS:
+        pytest.skip("this project logs to the console only")
+    from tools import logs
+
+    # A log file can hold anything: a line cut by a power loss, bytes that are not UTF-8, a 0x04
+    # (the raw REPL's end of answer). They show as replacement characters, and the board restarts.
+    bad = b"cut \xe2\x82 not utf-8 \xff\xfe\xc0\x80 eot \x04 end\n"
+    for _ in range(3):  # a rotation between writing and reading may drop the line: write it again
+        for name in logs.log_files():
+            with open(board.flash / name, "ab") as f:
+                f.write(bad)
+        resets = board.events().count("sim: rebooting (HARD_RESET)")
+        out = tool(project, "logs", "--port", board.port)
+        assert out.returncode == 0, out.stderr
+        if "not utf-8" in out.stdout:
+            break
+    assert "cut \ufffd not utf-8 \ufffd\ufffd\ufffd\ufffd eot \x04 end" in out.stdout
+    assert "board reset" in out.stderr
+    deadline = time.monotonic() + 10
+    while board.events().count("sim: rebooting (HARD_RESET)") == resets and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert board.events().count("sim: rebooting (HARD_RESET)") == resets + 1
+
+    # Whatever goes wrong while reading, the firmware is started again.
+    monkeypatch.setattr(logs, "READ", "raise ValueError('reading failed')  # %r\n")
+    with pytest.raises(Failure, match="on the board: ValueError: reading failed"):
+        logs.fetch(board.port)
+    deadline = time.monotonic() + 10
+    while board.events().count("sim: rebooting (HARD_RESET)") == resets + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert board.events().count("sim: rebooting (HARD_RESET)") == resets + 2
+
+
 def test_config_push_refuses_an_invalid_file(board, project):
     config = project / "config.json"
     config.write_text('{"wifi_ssid": 5}')
@@ -260,6 +297,30 @@ def test_config_push_refuses_an_invalid_file(board, project):
         assert out.returncode == 1
         assert "wifi_ssid should be str" in out.stderr
         assert (on_board.read_bytes() if on_board.exists() else None) == before
+        assert board.connections() == connections  # refused before the port was opened
+    finally:
+        config.unlink()
+
+
+@pytest.mark.parametrize("content, words", [
+    ('{"wifi_ssid": "home", "ratio": NaN}', "not valid JSON (at byte 31)"),  # CPython's json alone takes NaN
+    ('\ufeff{"wifi_ssid": "home"}', "byte order mark"),
+    ('{"wifi_ssid": "home", "wifi_retry_ms": 100000000000000000000}',
+     "wifi_retry_ms should be int from 1 to 536870911"),
+])
+def test_deploy_never_sends_a_config_the_board_would_refuse(board, project, content, words):
+    config = project / "config.json"
+    config.write_text(content, encoding="utf-8")
+    try:
+        def written():  # what a deploy writes (the firmware itself may go on changing its logs and counters)
+            files = flash_files(board.flash)
+            return {p: files.get(p) for p in [*build_files(project), "config.json", deploy.MANIFEST]}
+
+        before, connections = written(), board.connections()
+        out = tool(project, "deploy", "--port", board.port)
+        assert out.returncode == 1
+        assert words in out.stderr and "nothing was sent, the board keeps its config" in out.stderr
+        assert written() == before
         assert board.connections() == connections  # refused before the port was opened
     finally:
         config.unlink()
@@ -349,7 +410,7 @@ def test_config_prompts_validate_and_never_echo_secrets(monkeypatch, tmp_path):
     from tools import config_cmd
 
     monkeypatch.setattr(config_cmd, "CONFIG", tmp_path / "config.json")
-    answers = iter(["home", "fast", "20"] + [""] * 20)
+    answers = iter(["home", "fast", "99999999999", "20"] + [""] * 20)
     said = []
     asked_secret = []
 
@@ -362,6 +423,7 @@ def test_config_prompts_validate_and_never_echo_secrets(monkeypatch, tmp_path):
     assert conf["wifi_ssid"] == "home" and conf["wifi_password"] == "s3cret"
     assert asked_secret == ["wifi_password [empty]: "]
     assert any("wifi_timeout_ms: a whole number is needed" in s for s in said)
+    assert "wifi_timeout_ms should be int from 1 to 536870911, not 99999999999; try again" in said
     assert conf["wifi_timeout_ms"] == 20
     assert "s3cret" not in "".join(said)
     assert (tmp_path / "config.json").stat().st_mode & 0o077 == 0

@@ -38,7 +38,7 @@ def test_normal_mode_runs_the_heartbeat(tmp_path, board):
 
 
 def test_the_boot_step_leaves_memory_before_the_app_runs(tmp_path):
-    # main.py drops runtime/startup, config and safety once the boot decisions are made:
+    # main.py drops runtime/startup, config, jsonscan and safety once the boot decisions are made:
     # while the app runs, their code must hold no heap (nothing may import them again).
     (tmp_path / "config.json").write_text(json.dumps({"wifi_ssid": "home"}))
     # Listed: the modules loaded, and every module's global that still holds another module
@@ -57,7 +57,7 @@ def test_the_boot_step_leaves_memory_before_the_app_runs(tmp_path):
     loaded = set(line.split()[1:])
     held = {line.split()[1] for line in out.stdout.splitlines() if line.startswith("held:")}
     assert {"runtime.heartbeat", "runtime.log", "app"} <= loaded and "runtime.log" in held
-    dropped = {"runtime.startup", "runtime.config", "runtime.safety"}
+    dropped = {"runtime.startup", "runtime.config", "runtime.jsonscan", "runtime.safety"}
     assert not loaded & dropped and not held & dropped
     assert "asyncio" not in loaded, "a plain app must not pay for asyncio"
 

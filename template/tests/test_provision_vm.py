@@ -190,6 +190,34 @@ def test_a_bad_request_gets_a_4xx_and_the_page_keeps_serving(board, request_byte
     assert board.request("GET", "/")[0] == 200
 
 
+# Hostile field values, percent-encoded as a form sends them. MicroPython's str() alone lets
+# overlong forms, surrogates and code points over U+10FFFF through: the page checks every byte.
+HOSTILE = {
+    "lone-continuation": "%80", "bad-lead": "%ff", "cut-2-byte": "%c3", "cut-4-byte": "%f0%9f%98",
+    "overlong-nul": "%c0%80", "overlong-slash": "%c1%af", "overlong-3-byte": "%e0%80%af",
+    "overlong-4-byte": "%f0%80%80%af", "surrogate-high": "%ed%a0%80", "surrogate-low": "%ed%bf%bf",
+    "over-10ffff": "%f4%90%80%80", "f5-lead": "%f5%80%80%80", "5-byte-form": "%f8%88%80%80%80",
+    "nul": "%00", "c0-soh": "%01", "c0-tab": "%09", "c0-cr": "%0d", "c0-esc": "%1b", "c0-us": "%1f", "del": "%7f",
+    "c1-first": "%c2%80", "c1-nel-u0085": "%c2%85", "c1-last": "%c2%9f",
+    "line-separator-u2028": "%e2%80%a8", "paragraph-separator-u2029": "%e2%80%a9",
+}
+
+
+@pytest.mark.parametrize("field", ["ssid", "password"])
+def test_hostile_field_values_get_the_promised_400(board, field):
+    # Each value inside ordinary text, in each field: every one is refused, nothing is saved.
+    refused = {}
+    for name, value in HOSTILE.items():
+        fields = {"ssid": b"home", "password": PASSWORD.encode()}
+        fields[field] = b"ab" + value.encode() + b"cd" + (b"efgh" if field == "password" else b"")
+        status, body = board.raw(post(b"&".join(k.encode() + b"=" + v for k, v in fields.items())))
+        refused[name] = status
+        if status == 400:
+            assert f"{field}: bad encoding, a control character" in body, body
+    assert refused == dict.fromkeys(HOSTILE, 400)
+    assert board.request("GET", "/")[0] == 200
+
+
 def test_a_10_mb_body_is_refused_without_reading_it(board):
     with socket.create_connection(board.addr, timeout=5) as s:
         s.sendall(b"POST /save HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"

@@ -64,6 +64,20 @@ def test_log_never_exceeds_its_bound(tmp_path):
     assert all(f.stat().st_size <= 1000 for f in files)
 
 
+@pytest.mark.parametrize("char", ["é", "€", "😀"])
+def test_a_line_longer_than_the_file_is_cut_on_a_character_boundary(tmp_path, char):
+    from runtime.log import Log
+
+    # Lines of every offset against the cut, so an old cut through a character would show.
+    for pad in range(4):
+        log = Log("INFO", f"log{pad}.txt", 64, 0)
+        log.info("x" * pad + char * 40)
+        data = (tmp_path / f"log{pad}.txt").read_bytes()
+        assert len(data) <= 64
+        assert data.endswith(char.encode() + b"\n"), data
+        data.decode("utf-8")  # strict: no cut character anywhere
+
+
 def test_log_below_level_writes_nothing(tmp_path):
     from runtime.log import Log
 
@@ -72,9 +86,11 @@ def test_log_below_level_writes_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("data, watchdog, expect", [
-    ({"loop_interval_ms": 0}, None, "loop_interval_ms should be at least 1, not 0"),
-    ({"loop_interval_ms": -5}, None, "loop_interval_ms should be at least 1"),
-    ({"max_failures": 0}, None, "max_failures should be at least 1"),
+    ({"loop_interval_ms": 0}, None, "loop_interval_ms should be int from 1 to 536870911, not 0"),
+    ({"loop_interval_ms": -5}, None, "loop_interval_ms should be int from 1 to 536870911, not -5"),
+    ({"loop_interval_ms": 2**29}, None, "loop_interval_ms should be int from 1 to 536870911, not 536870912"),
+    ({"max_failures": 0}, None, "max_failures should be int from 1 to 1000, not 0"),
+    ({"max_failures": 5.0}, None, "max_failures should be int from 1 to 1000, not 5.0"),
     ({"loop_interval_ms": 5000, "watchdog_ms": 3000}, 0, "must be shorter than the watchdog's 3000 ms"),
     ({"loop_interval_ms": 2000, "watchdog_ms": 8000}, 1600, "must be shorter than the watchdog's 1600 ms"),
 ])

@@ -28,6 +28,9 @@ def parser():
             p.add_argument("--format", choices=("text", "json"), default="text", help="json: for other tools")
         if name in ("build", "deploy", "sim"):
             p.add_argument("--board", default=BOARDS[0], choices=BOARDS, help="board id (default: %(default)s)")
+        if name == "config":
+            p.add_argument("--board", default=BOARDS[0], choices=BOARDS,
+                           help="check config.json against this board's rules (default: %(default)s)")
         if name in ("deploy", "config", "logs"):
             p.add_argument("--port", default="auto", help=PORT_HELP)
         if name == "deploy":
@@ -121,9 +124,9 @@ def run(a):
         if a.dry_run and not a.push:
             raise Usage("--dry-run only applies to --push")
         if a.push:
-            deploy.push_config(a.port, a.dry_run)
+            deploy.push_config(a.port, a.dry_run, board=a.board)
         else:
-            config_cmd.make()
+            config_cmd.make(board=a.board)
         return 0
     if a.command == "deps":
         from . import deps

@@ -64,6 +64,10 @@ def compile_mpy(src, dst, name, march=None):
 
 def plan(board, as_py):
     """{path in the build: source file, or the text of runtime/target} for this board's build."""
+    stray = sorted(p.name for p in DEVICE.glob("config.json*"))
+    if stray:  # it would replace the board's config unchecked: the project root is its place
+        raise Failure(f"device/{stray[0]} would be copied over the board's config.json: move it to the "
+                      "project root, where deploy and `config --push` check it before sending it")
     files = {}
     for src, rel in sources(board):
         keep = as_py or rel.as_posix() in KEEP_AS_PY

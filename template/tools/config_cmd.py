@@ -1,17 +1,19 @@
 """`python -m tools config`: config.json made from config.example.json, checked like the board does.
 
 Every setting is asked with its current value (Enter keeps it); secrets are read with getpass,
-never echoed and never shown back. The result is validated by the firmware's own rules
-(device/lib/runtime/config.py) before it is written, atomically, readable by you only.
+never echoed and never shown back. The result is validated by the firmware's own validator
+(device/lib/runtime/config.py, run here on the exact bytes, with the board's build facts and
+watchdog limit) before it is written, atomically, readable by you only.
 Only settings that differ from the defaults (and the required ones) are written, so new
 defaults from a template update still reach the board.
 """
 import getpass
-import importlib.util
 import json
 import os
+import sys
+import types
 
-from .project import DEVICE, PROJECT, ROOT, Failure
+from .project import BOARDS, DEVICE, PROJECT, ROOT, Failure
 
 CONFIG = ROOT / "config.json"
 EXAMPLE = ROOT / "config.example.json"
@@ -19,10 +21,13 @@ SECRET_WORDS = ("password", "secret", "token", "psk", "key")
 
 
 def _runtime_config():
-    spec = importlib.util.spec_from_file_location("_runtime_config", DEVICE / "lib" / "runtime" / "config.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The firmware's runtime/config.py (and the runtime modules it imports), run by this Python."""
+    lib = str(DEVICE / "lib")
+    if lib not in sys.path:
+        sys.path.insert(0, lib)
+    from runtime import config
+
+    return config
 
 
 def defaults():
@@ -36,13 +41,25 @@ def required():
     return ("wifi_ssid",) if PROJECT["wifi"] else ()
 
 
-def problem(data):
-    """What the board would say about this config.json (bytes), or None when it is valid."""
+def target(board=None):
+    """The board's runtime/target, as `build` writes it: its defaults, required keys, watchdog."""
+    from . import build
+
+    facts = {}
+    exec(build.target_source(board or BOARDS[0]), facts)  # our own generated source
+    return types.SimpleNamespace(**facts)
+
+
+def problem(data, board=None):
+    """What the board would say about this config.json (bytes), or None when it is valid.
+
+    The firmware's own parse() on the same bytes with the same rules: one validator, so the host
+    accepts exactly what the board accepts."""
+    config = _runtime_config()
     try:
-        parsed = json.loads(data)
-    except ValueError:
-        return "config.json is not valid JSON"
-    return _runtime_config().check(parsed, defaults(), required())[1]
+        return config.parse(bytes(data), *config.rules(target(board)))[1]
+    except (RecursionError, MemoryError, ValueError) as e:  # parse() should catch them all: a last net
+        return f"config.json could not be checked ({e.__class__.__name__})"
 
 
 def is_secret(key):
@@ -80,19 +97,18 @@ def current():
     """The settings in config.json now; a file that cannot be read is never overwritten."""
     if not CONFIG.exists():
         return {}
-    try:
-        data = json.loads(CONFIG.read_text())
-    except ValueError as e:
-        raise Failure(f"config.json is not valid JSON ({e}): fix it or move it away, "
-                      "then run `python -m tools config` again") from None
-    if not isinstance(data, dict):
-        raise Failure("config.json must hold a JSON object {...}: fix it or move it away, "
-                      "then run `python -m tools config` again")
-    return data
+    raw = CONFIG.read_bytes()
+    bad = _runtime_config().parse(raw, {})[1]  # the board's JSON rules; the settings are asked next
+    if bad:
+        raise Failure(f"{bad}: fix it or move it away, then run `python -m tools config` again")
+    return json.loads(raw)
 
 
-def make(ask=input, ask_secret=getpass.getpass, say=print):
-    """Prompt for every setting, validate, write config.json. Returns its path."""
+def make(ask=input, ask_secret=getpass.getpass, say=print, board=None):
+    """Prompt for every setting, validate, write config.json. Returns its path.
+
+    Nothing is written unless the board (`board`, default the primary) would accept the file;
+    the old file is replaced only by renaming a complete new one over it."""
     base, now = defaults(), current()
     say(f"{'Updating' if now else 'Making'} config.json (Enter keeps the value in brackets)")
     answers = {}
@@ -105,16 +121,22 @@ def make(ask=input, ask_secret=getpass.getpass, say=print):
             if not raw:
                 break
             try:
-                value = parse(raw, default)
-                break
+                answer = parse(raw, default)
             except ValueError as e:
                 say(f"{key}: {e}; try again")
+                continue
+            bad = _runtime_config().check({key: answer}, base)[1]  # its type, range or choices, now
+            if bad:
+                say(f"{bad.removeprefix('config.json: ')}; try again")
+                continue
+            value = answer
+            break
         answers[key] = value
     extra = {k: v for k, v in now.items() if k not in base}  # the user's own keys stay
     conf = {k: v for k, v in answers.items() if v != base[k] or k in required()}
     conf.update(extra)
     data = (json.dumps(conf, indent=2) + "\n").encode()
-    bad = problem(data)
+    bad = problem(data, board)
     if bad:
         raise Failure(f"{bad}: run `python -m tools config` again; config.json was not changed")
     tmp = CONFIG.with_name(CONFIG.name + ".tmp")

@@ -23,7 +23,7 @@ from pathlib import PurePosixPath
 
 from . import device
 from .device import Board
-from .project import FACTS, ROOT, Failure
+from .project import BOARDS, FACTS, ROOT, Failure
 
 MANIFEST = ".deployed"  # on the board: the files the last deploy wrote, one JSON list
 CONFIG = "config.json"
@@ -95,24 +95,31 @@ class Survey:
                 self.mpy, self.block, self.free, self.hashes = int(mpy), int(block), int(free), hashes == "1"
 
 
-def local_files(build_dir, with_config=True):
-    """{path on the board: bytes} for the build, its manifest and (if present) config.json."""
+def local_files(build_dir, with_config=True, board=None):
+    """{path on the board: bytes} for the build, its manifest and (if present) config.json.
+
+    A config.json travels only after the board's own validator passed it (checked_config)."""
     files = {p.relative_to(build_dir).as_posix(): p.read_bytes()
              for p in sorted(build_dir.rglob("*")) if p.is_file()}
+    if CONFIG in files:  # `build` refuses device/config.json; an old build may still hold one
+        raise Failure(f"{build_dir.name}: the build holds a config.json: move device/config.json to the "
+                      "project root (deploy checks and sends it from there), then build again")
     files[MANIFEST] = (json.dumps(sorted(files)) + "\n").encode()
     if with_config and (ROOT / CONFIG).exists():
-        files[CONFIG] = checked_config()
+        files[CONFIG] = checked_config(board or (build_dir.name if build_dir.name in FACTS else None))
     return files
 
 
-def checked_config():
-    """config.json as bytes, after the firmware's own validation (runtime/config.py)."""
+def checked_config(board=None):
+    """config.json as bytes, after the firmware's own validator (runtime/config.py) passed them
+    with the board's rules; else a Failure naming the problem, before anything is sent."""
     from . import config_cmd
 
     data = (ROOT / CONFIG).read_bytes()
-    problem = config_cmd.problem(data)
+    problem = config_cmd.problem(data, board)
     if problem:
-        raise Failure(f"{problem}: fix it (`python -m tools config`) or move config.json away")
+        raise Failure(f"{problem}: fix it (`python -m tools config`) or move config.json away; "
+                      "nothing was sent, the board keeps its config")
     return data
 
 
@@ -283,8 +290,13 @@ def deploy(board, build_dir, port="auto", dry_run=False, as_py=False, follow=Fal
                 check=lambda found: check_target(board, found, build_dir, as_py))
 
 
-def push_config(port="auto", dry_run=False, say=print):
-    """`config --push`: config.json only, then a reset so the firmware reads it."""
+def push_config(port="auto", dry_run=False, say=print, board=None):
+    """`config --push`: config.json only, then a reset so the firmware reads it.
+
+    Checked with `board`'s rules (default: the primary board) before the port is opened; the
+    board found must be of that kind, or its watchdog limit may differ."""
     if not (ROOT / CONFIG).exists():
         raise Failure("no config.json here: make it with `python -m tools config`, then push it")
-    return sync({CONFIG: checked_config()}, port, dry_run, say=say, prune=False)
+    board = board or BOARDS[0]
+    return sync({CONFIG: checked_config(board)}, port, dry_run, say=say, prune=False,
+                check=lambda found: check_target(board, found, None, as_py=True))

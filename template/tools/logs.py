@@ -5,15 +5,18 @@ from . import device
 from .device import Board
 from .project import PROJECT, Failure
 
+# Read as bytes and sent as hex: a log may hold anything (a cut line, a byte 0x04 that would end
+# the raw REPL's answer), and the host decodes it leniently.
 READ = r"""
+import binascii
 for _n in %r:
     try:
-        with open(_n) as _f:
+        with open(_n, "rb") as _f:
             while True:
                 _b = _f.read(256)
                 if not _b:
                     break
-                print(_b, end="")
+                print(binascii.hexlify(_b).decode())
     except OSError:
         pass
 """
@@ -35,11 +38,17 @@ def fetch(port="auto", out=None):
                       "use `python -m tools logs --follow`")
     out = out or sys.stdout
     with Board(port) as dev:
-        dev.raw_repl(soft_reset=False)  # like `mpremote resume`: stop the program, no reboot
-        text = dev.exec(READ % (names,))
-        dev.reset()
-        dev.transport.in_raw_repl = False
-    text = text.replace("\r\n", "\n")  # boards print \n as \r\n
+        try:  # whatever happens while reading, the firmware is started again
+            dev.raw_repl(soft_reset=False)  # like `mpremote resume`: stop the program, no reboot
+            hexed = dev.exec(READ % (names,))
+        finally:
+            dev.reset()
+            dev.transport.in_raw_repl = False
+    try:
+        data = bytes.fromhex("".join(hexed.split()))
+    except ValueError:
+        raise Failure("the board's answer was garbled; run `python -m tools logs` again") from None
+    text = data.decode("utf-8", "replace")  # a byte that is not UTF-8 shows as \ufffd
     out.write(text if text else f"(no {names[-1]} on the board yet)\n")
     print("board reset: the firmware runs again", file=sys.stderr)
 

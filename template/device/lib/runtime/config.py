@@ -2,13 +2,20 @@
 #
 # The defaults come from config.example.json (compiled into runtime/target by
 # `python -m tools build`). A key missing from config.json takes its default; a
-# key of the wrong type, or a file that is not JSON, means setup mode with a
-# message naming the problem, and the bad file is kept as config.json.bad.
-# Saving writes config.json.tmp, closes it, then renames it over config.json
-# (atomic on littlefs); a .tmp left by a reset is promoted at the next boot if
-# it is valid.
+# value of the wrong type or out of its range, or a file that is not strict
+# JSON (runtime/jsonscan), means setup mode with a message naming the problem,
+# and the bad file is kept as config.json.bad. Saving writes config.json.tmp,
+# closes it, then renames it over config.json (atomic on littlefs); a .tmp left
+# by a reset is promoted at the next boot if it is valid.
+#
+# parse() is the one validator: the board runs it at boot, and the host tools
+# (`deploy`, `config`, `config --push`) run this same file under CPython on the
+# bytes they would send, with the board's build facts, before anything is
+# written. So the host accepts exactly what the board accepts.
 import json
 import os
+
+from runtime.jsonscan import scan
 
 # Settings that take one of a few words.
 CHOICES = {
@@ -19,9 +26,36 @@ PATH = "config.json"
 TMP = PATH + ".tmp"
 BAD = PATH + ".bad"
 
+# The range of every number. *_ms settings take 1..MS_MAX unless listed: 2**29 - 1,
+# so time.ticks_add(now, ms) never leaves a 32-bit board's small ints (ticks wrap
+# at 2**30). Plain numbers, not const(): the host tools run this file too.
+MS_MAX = 0x1FFFFFFF
+RANGES = {"max_failures": (1, 1000), "mem_report_ticks": (0, MS_MAX)}
+MAX_BYTES = 4096  # a longer config.json is refused: a small board's heap
+MAX_DEPTH = 10  # arrays and objects nested deeper are refused
 
-# Counts that must be at least this much (every *_ms setting must be at least 1).
-MINIMUM = {"max_failures": 1, "mem_report_ticks": 0}
+
+def rules(target):
+    # parse()'s arguments for a build's runtime/target.
+    return target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None
+
+
+def parse(data, defaults, required=(), watchdog_ms=None):
+    # (config, problem) for the bytes of a config.json. The strict scan comes
+    # first: MicroPython's json takes trailing commas and bad UTF-8, CPython's
+    # takes NaN, and both must see only what both accept alike.
+    if len(data) > MAX_BYTES:
+        return None, "config.json is over %d bytes" % MAX_BYTES
+    if data[:3] == b"\xef\xbb\xbf":
+        return None, "config.json starts with a byte order mark: save it as UTF-8 without one"
+    at = scan(data, MAX_DEPTH)
+    if at >= 0:
+        return None, "config.json is not valid JSON (at byte %d)" % at
+    try:
+        obj = json.loads(str(data, "utf-8"))
+    except Exception:  # MemoryError on a small heap
+        return None, "config.json could not be parsed in this heap"
+    return check(obj, defaults, required, watchdog_ms)
 
 
 def check(data, defaults, required=(), watchdog_ms=None):
@@ -32,14 +66,17 @@ def check(data, defaults, required=(), watchdog_ms=None):
     conf = dict(defaults)
     for key, value in data.items():
         if key in defaults and defaults[key] is not None:  # a null default takes any value
-            want = type(defaults[key])
-            if type(value) is not want and not (want is float and type(value) is int):
-                return None, "config.json: %s should be %s, not %r" % (key, want.__name__, value)
             if key in CHOICES and value not in CHOICES[key]:
                 return None, "config.json: %s should be one of %s, not %r" % (key, ", ".join(CHOICES[key]), value)
-            least = MINIMUM.get(key, 1 if key.endswith("_ms") else None)
-            if least is not None and value < least:
-                return None, "config.json: %s should be at least %d, not %r" % (key, least, value)
+            want = type(defaults[key])
+            ok = type(value) is want or (want is float and type(value) is int)
+            want = want.__name__
+            if want in ("int", "float"):
+                lo, hi = RANGES.get(key) or ((1, MS_MAX) if key.endswith("_ms") else (-1e300, 1e300))
+                ok = ok and lo <= value <= hi  # never inf or nan
+                want += " from %d to %d" % (lo, hi) if hi < 1e300 else ""
+            if not ok:
+                return None, "config.json: %s should be %s, not %r" % (key, want, value)
         conf[key] = value
     for key in required:
         if not conf.get(key):
@@ -55,12 +92,9 @@ def check(data, defaults, required=(), watchdog_ms=None):
 
 
 def _read(path, defaults, required, watchdog_ms):
-    with open(path) as f:
-        try:
-            data = json.load(f)
-        except (ValueError, MemoryError, RuntimeError):  # not JSON, or too big or deep for the heap
-            return None, "config.json is not valid JSON"
-    return check(data, defaults, required, watchdog_ms)
+    with open(path, "rb") as f:
+        data = f.read(MAX_BYTES + 1)  # one byte more says "too big"
+    return parse(data, defaults, required, watchdog_ms)
 
 
 def _remove(path):

@@ -4,6 +4,8 @@
 # past max_bytes: it is renamed to file.1 (file.1 to file.2, ...) and the oldest
 # is removed, so the logs never take more than max_bytes * (backups + 1) bytes.
 # A full flash (OSError 28) drops the line and counts it instead of crashing.
+# Lines are written whole (one longer than max_bytes is cut on a character
+# boundary), so no file ever ends in the middle of a UTF-8 character.
 import io
 import os
 import sys
@@ -65,7 +67,12 @@ class Log:
             self._append(line)
 
     def _append(self, text):
-        data = text.encode()[: self.max_bytes]
+        data = text.encode()
+        if len(data) > self.max_bytes:  # cut before the first byte of a character, end the line
+            cut = self.max_bytes - 1
+            while cut and data[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte
+                cut -= 1
+            data = data[:cut] + b"\n"
         try:
             if self.size + len(data) > self.max_bytes:
                 self.rotate()

@@ -10,6 +10,7 @@
 # client cannot hold up the setup loop. Only GET / and POST /save exist: no
 # path reaches the filesystem. Imported in setup mode only.
 import gc
+import json
 import select
 import socket
 import time
@@ -152,6 +153,10 @@ class Portal:
         conf = dict(target.DEFAULTS)
         conf["wifi_ssid"] = ssid
         conf["wifi_password"] = password
+        # The board's own validator on the very bytes to be saved: what the page accepts, the next
+        # boot accepts too. (No detail on the page: the problem could quote the password.)
+        if config.parse(json.dumps(conf).encode(), *config.rules(target))[1]:
+            return 400, "These settings would not pass the board's check of config.json."
         try:
             config.save(conf)
         except OSError as e:  # most often a full flash; an older config.json stays as it was

@@ -8,6 +8,8 @@
 import network
 from micropython import const
 
+from runtime.jsonscan import utf8
+
 SSID_MAX = const(32)  # bytes, 802.11
 PASSWORD_MAX = const(64)  # bytes, WPA2: 8..63 characters or 64 hex digits
 _NETS_MAX = const(8)  # scanned networks offered on the page
@@ -143,8 +145,10 @@ def _hex(c):
 
 def decode_field(raw, out, limit):
     # One value of an application/x-www-form-urlencoded body: '+' is a space, %XX
-    # a byte. Decoded into `out`, at most `limit` bytes, UTF-8 without control
-    # characters; ValueError otherwise (UnicodeError is one).
+    # a byte. Decoded into `out`, at most `limit` bytes, strict UTF-8 without
+    # control characters (C0, DEL, C1 such as U+0085, and the line and paragraph
+    # separators U+2028/U+2029); ValueError otherwise. MicroPython's str() lets
+    # overlong forms and surrogates through, so utf8() checks every character.
     n = i = 0
     while i < len(raw):
         c = raw[i]
@@ -160,7 +164,15 @@ def decode_field(raw, out, limit):
         out[n] = c
         n += 1
         i += 1
-    return str(out[:n], "utf-8")
+    b = memoryview(out)[:n]
+    i = 0
+    while i < n:
+        j = utf8(b, i)
+        c = b[i + 1] if j > i + 1 else 0
+        if j < 0 or (b[i] == 0xC2 and c < 0xA0) or (b[i] == 0xE2 and c == 0x80 and b[i + 2] in (0xA8, 0xA9)):
+            raise ValueError
+        i = j
+    return str(b, "utf-8")
 
 
 def parse_form(body, out):

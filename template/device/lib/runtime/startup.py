@@ -18,7 +18,7 @@ def run():
         log.warning("safe mode: %s; app not started, the REPL is yours", safety.reason)
         log.info("safe mode: fix the cause, then reset the board (mpremote reset)")
         return None
-    conf, problem = config.load(target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None)
+    conf, problem = config.load(*config.rules(target))
     if conf is None:
         return setup_mode(log, hw, problem)  # it never returns
     log.level = log.level_of(conf["log_level"])
