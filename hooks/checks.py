@@ -640,7 +640,8 @@ def secret_value(text):
     """Whether a written value could be a credential: not empty, not a placeholder, not a reference."""
     v = text.strip().strip(",;")
     low = v.lower()
-    if len(set(v)) <= 1 or low in PLACEHOLDERS or low.startswith(("your", "<", "${", "{{", "$", "%(", "!", "example")):
+    # ("{" * 2: this file is rendered through Jinja, where two braces would open an expression)
+    if len(set(v)) <= 1 or low in PLACEHOLDERS or low.startswith(("your", "<", "$", "{" * 2, "%(", "!", "example")):
         return False
     return not (all(c.isalnum() or c in "_-." for c in v) and secret_name(v))  # "wifi_password" names a field
 
