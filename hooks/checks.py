@@ -518,6 +518,12 @@ def check_names(p):
                 p.add(ERROR, "shadow", path, 0, f"{p.rel(path)} is named after the built-in module `{stem}`",
                       "on the board it either hides the built-in from every import or is never imported at all",
                       f"rename it (e.g. `my_{stem}`) and update its imports")
+    for folder in sorted(d for d in p.device.rglob("*") if d.is_dir() and d.name.isidentifier()):
+        for twin in (folder.with_name(folder.name + ".py"), folder.with_name(folder.name + ".mpy")):
+            if twin.is_file():
+                p.add(ERROR, "package-twin", twin, 0, f"{p.rel(folder)}/ is a package beside {twin.name}",
+                      f"MicroPython imports the folder (with or without __init__.py), so {twin.name} never runs",
+                      "rename or delete one of them (a package's code goes in its __init__.py)")
     for mpy in sorted(p.device.rglob("*.mpy")):
         twin = mpy.with_suffix(".py")
         if twin.exists():
@@ -637,13 +643,12 @@ def secret_name(name):
 
 
 def secret_value(text):
-    """Whether a written value could be a credential: not empty, not a placeholder, not a reference."""
+    """Whether a written value could be a credential: not empty, not a placeholder."""
     v = text.strip().strip(",;")
     low = v.lower()
     # ("{" * 2: this file is rendered through Jinja, where two braces would open an expression)
-    if len(set(v)) <= 1 or low in PLACEHOLDERS or low.startswith(("your", "<", "$", "{" * 2, "%(", "!", "example")):
-        return False
-    return not (all(c.isalnum() or c in "_-." for c in v) and secret_name(v))  # "wifi_password" names a field
+    return not (len(set(v)) <= 1 or low in PLACEHOLDERS
+                or low.startswith(("your", "<", "$", "{" * 2, "%(", "!", "example")))
 
 
 def _secrets_in(path, text):
