@@ -38,7 +38,8 @@ SKIP_DIRS = frozenset((".git", "build", ".sim", ".venv", "venv", "__pycache__", 
 SECRET_PARTS = frozenset(("pass", "passwd", "password", "passphrase", "pwd", "pw", "psk", "secret", "secrets",
                           "token", "apikey", "credential", "credentials"))
 SECRET_ENDINGS = ("password", "passwd", "passphrase", "secret", "token", "apikey")  # `wifipassword`, `authtoken`
-# `key` is a secret only beside another word that does not make it an ordinary one (`sort_key`).
+# `key` is a secret only as the last of several words none of which makes it an ordinary key
+# (`api_key`, `aioKey`, but not `key`, `KEY_UP` or `sort_key`).
 ORDINARY_KEY_PARTS = frozenset(("sort", "hash", "dict", "cache", "lookup", "index", "map", "primary", "foreign",
                                 "group", "order", "hot", "press", "pressed", "short", "shortcut", "row", "col",
                                 "column", "field", "config", "cfg", "conf", "json", "query", "param", "public", "pub",
@@ -352,6 +353,8 @@ def _boot_modules(p, boot, tree):
         path, tree, module, chain = todo.pop()
         yield path, module, chain
         for name in sorted(_module_names(path, tree, module, p)):
+            if name.split(".")[0] in ("app", "main"):
+                continue  # reported as boot-app; what they hold is main.py's business
             target = _module_file(p, name)
             if target is not None and target not in found:
                 found[target] = name
@@ -639,7 +642,7 @@ def secret_name(name):
         return False
     if any(w in SECRET_PARTS or w.endswith(SECRET_ENDINGS) for w in words):
         return True
-    return "key" in words and len(words) > 1 and ORDINARY_KEY_PARTS.isdisjoint(words)
+    return words[-1] == "key" and len(words) > 1 and ORDINARY_KEY_PARTS.isdisjoint(words)
 
 
 def secret_value(text):

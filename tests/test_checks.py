@@ -419,7 +419,8 @@ HARMLESS = {
     "config read": ("device/app.py", 'def setup(ctx):\n    pw = ctx.config["wifi_password"]\n'
                                      '    key = ctx.config.get("wifi_password", "")\n    return pw, key\n', "secret"),
     "sort key": ("device/app.py", "ITEMS = sorted([3, 1], key=abs)\nsort_key = 'name'\n", "secret"),
-    "keyboard and monkey": ("device/app.py", 'keyboard = "us"\nmonkey = "banana"\nkey = "q"\n', "secret"),
+    "keyboard and monkey": ("device/app.py", 'keyboard = "us"\nmonkey = "banana"\nkey = "q"\nKEY_UP = "up"\n',
+                            "secret"),
     "empty and placeholders": ("device/app.py", 'WIFI_PASSWORD = ""\nAPI_KEY = "<your key>"\nTOKEN = "changeme"\n'
                                                 'SECRET = "xxxxxxxx"\nPSK = None\n', "secret"),
     "about a secret": ("device/app.py", 'TOKEN_URL = "https://example.com/token"\nPASSWORD_MIN_LEN = 8\n'
