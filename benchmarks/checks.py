@@ -13,7 +13,6 @@ Run: python benchmarks/checks.py [path/to/checks.py]   (default: hooks/checks.py
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

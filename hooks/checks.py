@@ -114,7 +114,7 @@ class Project:
         # CPython's parser reads MicroPython source; syntax errors are reported by the compile check.
         try:
             return ast.parse(read_text(path) or "", str(path))
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # or nested beyond the parser's depth
             return None
 
 
@@ -190,19 +190,26 @@ def _aliases(tree):
 
 def _dotted(node, aliases):
     # `m.reset` -> "machine.reset"; `getattr(sys, "exit")` -> "sys.exit"; `__import__("network")` -> "network".
+    # A loop, not recursion: a chain of a thousand attributes must not exhaust the stack.
+    attrs = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+                and len(node.args) >= 2 and _text(node.args[1]) is not None:
+            attrs.append(_text(node.args[1]))
+            node = node.args[0]
+        else:
+            break
     if isinstance(node, ast.Name):
-        return aliases.get(node.id, node.id)
-    if isinstance(node, ast.Attribute):
-        base = _dotted(node.value, aliases)
-        return base and f"{base}.{node.attr}"
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args:
-        first = node.args[0]
-        if node.func.id == "getattr" and len(node.args) >= 2 and _text(node.args[1]) is not None:
-            base = _dotted(first, aliases)
-            return base and f"{base}.{_text(node.args[1])}"
-        if node.func.id == "__import__" and _text(first) is not None:
-            return _module(_text(first))
-    return None
+        base = aliases.get(node.id, node.id)
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__import__" \
+            and node.args and _text(node.args[0]) is not None:
+        base = _module(_text(node.args[0]))
+    else:
+        return None
+    return ".".join([base, *reversed(attrs)])
 
 
 def _text(node):
@@ -395,13 +402,11 @@ def _module_names(path, tree, module, p):
 
 def _leading_text(node):
     # The constant start of a module name built at run time: "drivers." in "drivers." + sys.platform.
-    if _text(node) is not None:
-        return _text(node)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        return _leading_text(node.left)
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        node = node.left
     if isinstance(node, ast.JoinedStr) and node.values:
-        return _text(node.values[0])
-    return None
+        node = node.values[0]
+    return _text(node)
 
 
 def _module_file(p, name):
@@ -443,23 +448,26 @@ def _exception_aliases(tree):
     return aliases
 
 
-def _catches_ctrl_c(node, aliases, seen=()):
-    # The class among what an except clause names that catches Ctrl-C, or None.
-    if isinstance(node, ast.Name):
-        if node.id in aliases and node.id not in seen:
-            for value in aliases[node.id]:
-                found = _catches_ctrl_c(value, aliases, (*seen, node.id))
-                if found:
-                    return found
-        return node.id if node.id in CTRL_C else None
-    if isinstance(node, ast.Attribute):
-        return node.attr if node.attr in CTRL_C else None
-    if isinstance(node, (ast.Tuple, ast.List)):
-        return next((c for c in (_catches_ctrl_c(e, aliases, seen) for e in node.elts) if c), None)
-    if isinstance(node, ast.BinOp):
-        return _catches_ctrl_c(node.left, aliases, seen) or _catches_ctrl_c(node.right, aliases, seen)
-    if isinstance(node, ast.Starred):
-        return _catches_ctrl_c(node.value, aliases, seen)
+def _catches_ctrl_c(node, aliases):
+    # The class among what an except clause names that catches Ctrl-C, or None. Names are followed
+    # to what they were bound to, each once.
+    todo, seen = [node], set()
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name):
+            if node.id in CTRL_C:
+                return node.id
+            if node.id not in seen:
+                seen.add(node.id)
+                todo.extend(aliases.get(node.id, ()))
+        elif isinstance(node, ast.Attribute) and node.attr in CTRL_C:
+            return node.attr
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            todo.extend(node.elts)
+        elif isinstance(node, ast.BinOp):
+            todo += (node.left, node.right)
+        elif isinstance(node, ast.Starred):
+            todo.append(node.value)
     return None
 
 
@@ -471,7 +479,9 @@ def _handler_catches_everything(handler, aliases=None):
         return f"`except {t.id}`"
     caught = _catches_ctrl_c(t, aliases or {})
     if caught:
-        return f"`except {ast.unparse(t)}` (catching {caught})"
+        names = t.elts if isinstance(t, ast.Tuple) else [t]
+        shown = ", ".join(_dotted(n, {}) or "..." for n in names)
+        return f"`except {f'({shown})' if isinstance(t, ast.Tuple) else shown}` (catching {caught})"
     return None
 
 
@@ -660,7 +670,7 @@ def _secrets_in(path, text):
     if path.suffix in (".py", ".pyi"):
         try:
             tree = ast.parse(text)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             tree = None  # not Python that parses: read it as text
         if tree is not None:
             for name, value, what in _python_pairs(tree):
@@ -715,26 +725,27 @@ def _assigned(target, value):
 
 
 def _literal(node):
-    # (the text an expression writes out literally, whether it also holds computed parts).
-    if isinstance(node, ast.Constant):
-        if isinstance(node.value, str):
-            return node.value, False
-        if isinstance(node.value, bytes):
-            return node.value.decode("latin-1"), False
-        return "", True
-    if isinstance(node, ast.JoinedStr):
-        parts = [_literal(v) if isinstance(v, ast.Constant) else ("", True) for v in node.values]
-        return "".join(t for t, _ in parts), any(c for _, c in parts)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        (left, lc), (right, rc) = _literal(node.left), _literal(node.right)
-        return left + right, lc or rc
-    if isinstance(node, ast.Call) and node.args == [] and isinstance(node.func, ast.Attribute) \
-            and node.func.attr in ("encode", "decode", "strip"):
-        return _literal(node.func.value)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("bytes", "str", "bytearray") \
-            and node.args:
-        return _literal(node.args[0])
-    return "", True
+    # (the text an expression writes out literally, whether it also holds computed parts), for
+    # "a" + "b", f-strings, "a".encode() and bytes("a"): a loop over the parts, in order.
+    texts, computed, todo = [], False, [node]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+            value = node.value
+            texts.append(value if isinstance(value, str) else value.decode("latin-1"))
+        elif isinstance(node, ast.JoinedStr):
+            todo.extend(reversed(node.values))
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            todo += (node.right, node.left)
+        elif isinstance(node, ast.Call) and not node.args and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("encode", "decode", "strip"):
+            todo.append(node.func.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args \
+                and node.func.id in ("bytes", "str", "bytearray"):
+            todo.append(node.args[0])
+        else:
+            computed = True
+    return "".join(texts), computed
 
 
 def _written_secret(node):

@@ -255,8 +255,8 @@ def test_build_refuses_a_project_that_fails_its_check(project):
 
 # Hostile projects: each writes one hazard in one of the spellings a user might choose, and the
 # check must name the file, the line (the one holding `at`) and the problem's code.
-# (file, text appended to it, or written when the file is new; code; text on the reported line)
-BOOT_IMPORTS_HELPER = ("device/boot.py", "import helper\n", None, None)
+# (file, text appended to it, or written when the file is new; code; text on the reported line).
+# A case that writes device/lib/helper.py also makes boot.py import it.
 HOSTILE = {
     # Secrets, in every common spelling of the name and of the value.
     "pass suffix": ("device/app.py", 'WIFI_PASS = "hunter2"\n', "secret", "hunter2"),
@@ -299,16 +299,16 @@ HOSTILE = {
                   "except-all", "except builtins"),
     "tuple alias": ("device/app.py", "ALL = (Exception, KeyboardInterrupt)\ntry:\n    pass\nexcept ALL:\n    pass\n",
                     "except-all", "except ALL"),
-    "imported alias": ("device/app.py", "from builtins import BaseException as Any\ntry:\n    pass\n"
-                                        "except Any:\n    pass\n", "except-all", "except Any"),
-    "alias of alias": ("device/app.py", "KI = KeyboardInterrupt\nSTOP = (ValueError, KI)\ntry:\n    pass\n"
-                                        "except STOP as e:\n    print(e)\n", "except-all", "except STOP"),
+    "imported alias": ("device/app.py", ("from builtins import BaseException as Any\ntry:\n    pass\n"
+                                         "except Any:\n    pass\n"), "except-all", "except Any"),
+    "alias of alias": ("device/app.py", ("KI = KeyboardInterrupt\nSTOP = (ValueError, KI)\ntry:\n    pass\n"
+                                         "except STOP as e:\n    print(e)\n"), "except-all", "except STOP"),
     "return in finally": ("device/app.py", "def f():\n    try:\n        pass\n    finally:\n        return 1\n",
                           "finally-exit", "return 1"),
     "break in finally": ("device/app.py", "for i in range(3):\n    try:\n        pass\n    finally:\n        break\n",
                          "finally-exit", "break"),
-    "continue in finally": ("device/app.py", "for i in range(3):\n    try:\n        pass\n    finally:\n"
-                                             "        if i:\n            continue\n", "finally-exit", "continue"),
+    "continue in finally": ("device/app.py", ("for i in range(3):\n    try:\n        pass\n    finally:\n"
+                                              "        if i:\n            continue\n"), "finally-exit", "continue"),
     # boot.py itself, in spellings the old rules missed.
     "boot: exit alias": ("device/boot.py", "from sys import exit as e\ne()\n", "boot-exit", "e()"),
     "boot: getattr": ("device/boot.py", 'import sys\ngetattr(sys, "exit")()\n', "boot-exit", "getattr"),
@@ -348,13 +348,16 @@ HOSTILE = {
     "lib package": ("device/lib/runtime/config/__init__.py", "x = 1\n", "package-twin", None),
     "package beside .mpy": ("device/lib/sensor/__init__.py", "x = 1\n", "package-twin", None),
 }
-# What the helper cases also need: boot.py importing the helper, and the files the case refers to.
+# Other files a case needs, and where the problem is reported when not in the file the case writes.
 EXTRA = {
     "helper's package": {"device/boot.py": "import helper\n", "device/lib/tools/__init__.py": "",
                          "device/lib/tools/wait.py": "while True:\n    pass\n"},
     "runtime imports helper": {"device/lib/helper.py": "import sys\nsys.exit()\n"},
     "package beside .mpy": {"device/lib/sensor.mpy": b"M\x06"},
 }
+REPORTED_IN = {"helper's package": "device/lib/tools/wait.py", "runtime imports helper": "device/lib/helper.py",
+               "app package": "device/app.py", "lib package": "device/lib/runtime/config.py",
+               "package beside .mpy": "device/lib/sensor.mpy"}
 
 
 def scan(root):
@@ -392,20 +395,18 @@ def test_hostile_projects_are_caught(project, case):
     rel, _, code, at = HOSTILE[case]
     plant(project, case)
     hits = only(scan(project), code)
-    where = EXTRA.get(case, {}).get("device/lib/helper.py") and "device/lib/helper.py" or rel
-    if case == "helper's package":
-        where = "device/lib/tools/wait.py"
-    if code == "package-twin":
-        twin = rel.rsplit("/", 2)[0] + "/" + rel.split("/")[-2]
-        assert [f.path for f in hits] in ([twin + ".py"], [twin + ".mpy"]), [f.text() for f in hits]
-        assert "package beside" in hits[0].what and "rename" in hits[0].fix
-        return
-    lines = (project / where).read_bytes().decode("utf-8", "replace").splitlines()
-    wanted = [n for n, line in enumerate(lines, 1) if at in line][-1]
+    where = REPORTED_IN.get(case, rel)
+    if at is None:  # the problem is a file, not a line in it
+        wanted = 0
+    else:
+        lines = (project / where).read_bytes().decode("utf-8", "replace").splitlines()
+        wanted = [n for n, line in enumerate(lines, 1) if at in line][-1]
     assert [(f.path, f.line) for f in hits] == [(where, wanted)], [f.text() for f in hits]
     assert hits[0].level == "error" and hits[0].why and hits[0].fix
     if code == "secret":
         assert "hunter2" not in hits[0].text()  # the message never repeats the secret
+    if code == "package-twin":
+        assert "is a package beside" in hits[0].what and "rename" in hits[0].fix
 
 
 def test_a_boot_hazard_in_an_imported_module_names_the_chain(project):
@@ -416,30 +417,30 @@ def test_a_boot_hazard_in_an_imported_module_names_the_chain(project):
 
 # Code that looks close to a hazard and is not one: no finding of that kind.
 HARMLESS = {
-    "config read": ("device/app.py", 'def setup(ctx):\n    pw = ctx.config["wifi_password"]\n'
-                                     '    key = ctx.config.get("wifi_password", "")\n    return pw, key\n', "secret"),
+    "config read": ("device/app.py", ('def setup(ctx):\n    pw = ctx.config["wifi_password"]\n'
+                                      '    key = ctx.config.get("wifi_password", "")\n    return pw, key\n'), "secret"),
     "sort key": ("device/app.py", "ITEMS = sorted([3, 1], key=abs)\nsort_key = 'name'\n", "secret"),
     "keyboard and monkey": ("device/app.py", 'keyboard = "us"\nmonkey = "banana"\nkey = "q"\nKEY_UP = "up"\n',
                             "secret"),
-    "empty and placeholders": ("device/app.py", 'WIFI_PASSWORD = ""\nAPI_KEY = "<your key>"\nTOKEN = "changeme"\n'
-                                                'SECRET = "xxxxxxxx"\nPSK = None\n', "secret"),
-    "about a secret": ("device/app.py", 'TOKEN_URL = "https://example.com/token"\nPASSWORD_MIN_LEN = 8\n'
-                                        'PASSWORD_FILE = "pw.txt"\n', "secret"),
-    "computed header": ("device/app.py", 'def auth(token):\n    return {"Authorization": f"Bearer {token}", '
-                                         '"token": "Bearer " + token}\n', "secret"),
-    "placeholders in data": ("device/settings.yaml", "password: ${WIFI_PASS}\napi_key: !secret key\ntoken:\n"
-                                                     "pass: ~\n", "secret"),
+    "empty and placeholders": ("device/app.py", ('WIFI_PASSWORD = ""\nAPI_KEY = "<your key>"\nTOKEN = "changeme"\n'
+                                                 'SECRET = "xxxxxxxx"\nPSK = None\n'), "secret"),
+    "about a secret": ("device/app.py", ('TOKEN_URL = "https://example.com/token"\nPASSWORD_MIN_LEN = 8\n'
+                                         'PASSWORD_FILE = "pw.txt"\n'), "secret"),
+    "computed header": ("device/app.py", ('def auth(token):\n    return {"Authorization": f"Bearer {token}", '
+                                          '"token": "Bearer " + token}\n'), "secret"),
+    "placeholders in data": ("device/settings.yaml", ("password: ${WIFI_PASS}\napi_key: !secret key\ntoken:\n"
+                                                      "pass: ~\n"), "secret"),
     "empty .env": ("device/.env", "WIFI_PASS=\nAPI_KEY=your-key-here\n", "secret"),
     "prose": ("README.md", "\nThe password: the one of your network.\n", "secret"),
-    "except Exception tuple": ("device/app.py", "E = (ValueError, OSError)\ntry:\n    pass\nexcept E:\n    pass\n"
-                                                "except Exception:\n    pass\n", "except-all"),
+    "except Exception tuple": ("device/app.py", ("E = (ValueError, OSError)\ntry:\n    pass\nexcept E:\n    pass\n"
+                                                 "except Exception:\n    pass\n"), "except-all"),
     "re-raised by name": ("device/app.py", "try:\n    pass\nexcept BaseException as e:\n    print(e)\n    raise e\n",
                           "except-all"),
-    "loop inside finally": ("device/app.py", "try:\n    pass\nfinally:\n    for i in range(3):\n        if i:\n"
-                                             "            break\n", "finally-exit"),
-    "helper loop with break": ("device/lib/helper.py", "import time\n\n\ndef wait(ready):\n    while True:\n"
-                                                       "        if ready():\n            break\n"
-                                                       "        time.sleep_ms(10)\n", "boot-loop"),
+    "loop inside finally": ("device/app.py", ("try:\n    pass\nfinally:\n    for i in range(3):\n        if i:\n"
+                                              "            break\n"), "finally-exit"),
+    "helper loop with break": ("device/lib/helper.py", ("import time\n\n\ndef wait(ready):\n    while True:\n"
+                                                        "        if ready():\n            break\n"
+                                                        "        time.sleep_ms(10)\n"), "boot-loop"),
     "helper idles": ("device/lib/helper.py", "import time\n\n\ndef idle(ms):\n    time.sleep_ms(ms)\n", "boot-sleep"),
     "loop in a module boot does not import": ("device/lib/worker.py", "while True:\n    pass\n", "boot-loop"),
     "folder of data": ("device/www/index.html", "<p>hi</p>\n", "package-twin"),
@@ -460,7 +461,8 @@ def test_check_is_linear_in_the_length_of_a_line(project):
     # project name never finished. Timings are in benchmarks/checks.py; here the run must end at all.
     for n in (20_000, 200_000):
         append(project / "README.md", "\n# " + "N" * n + "\n")
-        (project / "device" / "lib" / "name.py").write_text(f'NAME = "{"n" * (n // 2)}"\nWIFI_PASS = "{"h2" * (n // 2)}"\n')
+        name = project / "device" / "lib" / "name.py"
+        name.write_text(f'NAME = "{"n" * (n // 2)}"\nWIFI_PASS = "{"h2" * (n // 2)}"\n')
         out = subprocess.run([sys.executable, "-m", "tools", "check"], cwd=project, capture_output=True, text=True,
                              timeout=30)
         assert out.returncode == 1 and "device/lib/name.py:2: error [secret]" in out.stderr, out.stderr
