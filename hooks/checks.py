@@ -270,13 +270,11 @@ def check_boot(p):
             p.add(ERROR, "boot-loop", boot, node.lineno, "while loop in boot.py",
                   "a loop that does not end here hangs the board before main.py and the REPL",
                   "move the loop into main.py or app.loop(ctx)")
-    for path, module, chain in _boot_modules(p, boot, tree):
+    for path, sub, module, chain in _boot_modules(p, boot, tree):
         if path == boot:
             _boot_hazards(p, boot, tree, "boot.py", strict=True)
         else:
-            sub = p.parse(path)
-            if sub is not None:
-                _boot_hazards(p, path, sub, f"{module}, which boot.py imports ({chain})", strict=False)
+            _boot_hazards(p, path, sub, f"{module}, which boot.py imports ({chain})", strict=False)
 
 
 def _boot_hazards(p, path, tree, where, strict):
@@ -352,19 +350,20 @@ def _long_sleep(call, per_second):
 
 
 def _boot_modules(p, boot, tree):
-    """(path, module name, import chain) of boot.py and of every device module it imports, directly or
-    not: `import a.b` runs a/__init__.py and a/b.py; `__import__("drivers." + x)` may run any driver."""
-    found = {boot: ("boot.py", "boot.py")}
-    todo = [(boot, tree, "boot.py", "boot.py")]
+    """(path, syntax tree, module name, import chain) of boot.py and of every device module it imports,
+    directly or not: `import a.b` runs a/__init__.py and a/b.py; `__import__("drivers." + x)` may run
+    any driver. Each module once, however many import it."""
+    found = {boot}
+    todo = [(boot, tree, "", "boot.py")]  # boot.py is a top-level script: no package of its own
     while todo:
         path, tree, module, chain = todo.pop()
-        yield path, module, chain
+        yield path, tree, module, chain
         for name in sorted(_module_names(path, tree, module, p)):
             if name.split(".")[0] in ("app", "main"):
                 continue  # reported as boot-app; what they hold is main.py's business
             target = _module_file(p, name)
             if target is not None and target not in found:
-                found[target] = name
+                found.add(target)
                 sub = p.parse(target)
                 if sub is not None:
                     todo.append((target, sub, name, f"{chain} -> {name}"))

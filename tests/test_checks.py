@@ -341,6 +341,7 @@ HOSTILE = {
     "helper imports network": ("device/lib/helper.py", "import network\n", "boot-network", "network"),
     "helper imports app": ("device/lib/helper.py", "def later():\n    import app\n", "boot-app", "import app"),
     "helper's package": ("device/lib/helper.py", "from tools import wait\n", "boot-loop", "while True"),
+    "relative import": ("device/lib/pkg/spin.py", "while True:\n    pass\n", "boot-loop", "while True"),
     "driver imports network": ("device/drivers/gpio.py", "import network\n", "boot-network", "import network"),
     "runtime imports helper": ("device/lib/runtime/safety.py", "import helper\n", "boot-exit", "sys.exit"),
     # A package beside a module of the same name: the package wins on the board.
@@ -353,6 +354,7 @@ EXTRA = {
     "helper's package": {"device/boot.py": "import helper\n", "device/lib/tools/__init__.py": "",
                          "device/lib/tools/wait.py": "while True:\n    pass\n"},
     "runtime imports helper": {"device/lib/helper.py": "import sys\nsys.exit()\n"},
+    "relative import": {"device/boot.py": "import pkg\n", "device/lib/pkg/__init__.py": "from . import spin\n"},
     "package beside .mpy": {"device/lib/sensor.mpy": b"M\x06"},
 }
 REPORTED_IN = {"helper's package": "device/lib/tools/wait.py", "runtime imports helper": "device/lib/helper.py",
