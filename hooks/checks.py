@@ -55,8 +55,9 @@ PLACEHOLDERS = frozenset(("changeme", "change_me", "change-me", "placeholder", "
 AUTH_SCHEMES = ("Bearer", "Basic", "Token", "token", "bearer", "basic")  # `f"Bearer {token}"` holds no secret
 # Files whose values need no quotes: .env, YAML, INI, TOML and the like (`WIFI_PASS=hunter2`).
 UNQUOTED_SUFFIXES = frozenset((".env", ".yaml", ".yml", ".ini", ".cfg", ".conf", ".toml", ".properties"))
-# One token of a line of text: a word, a quoted string, a separator or any other character. Every
-# alternative ends where the line ends, so scanning a line costs time in proportion to its length.
+# One token of a line of text: a word, a quoted string, or any other character. Nothing here can
+# backtrack: a quote with no partner later on the line is read to the line's end once, and then no
+# quote of its kind is left, so scanning a line costs time in proportion to its length.
 TEXT_TOKEN = re.compile(r"""[A-Za-z0-9_.\-]+|"[^"\n]*"|'[^'\n]*'|\S""")
 NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 CONFIG_READ_NAMES = ("conf", "config", "cfg")
