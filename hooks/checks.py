@@ -574,12 +574,13 @@ def _names_config(node):
 
 def check_config(p):
     example = p.root / "config.example.json"
-    try:
-        data = json.loads(example.read_text(encoding="utf-8"))
-    except OSError:
+    text = read_text(example)
+    if text is None:
         p.add(ERROR, "config", "config.example.json", 0, "config.example.json is missing",
               "the firmware takes every default from it", "restore it from the template")
         return
+    try:
+        data = json.loads(text)
     except ValueError as e:
         p.add(ERROR, "config", "config.example.json", getattr(e, "lineno", 0), f"not valid JSON ({e.msg})",
               "the build reads its defaults from this file", "fix the JSON syntax")
@@ -622,7 +623,7 @@ def check_secrets(p):
     tracked = _git_files(p.root)
     if tracked is None:  # not a git repository (yet): make sure it will ignore config.json
         ignore = p.root / ".gitignore"
-        if not ignore.exists() or "config.json" not in ignore.read_text(encoding="utf-8").split():
+        if "config.json" not in (read_text(ignore) or "").split():
             p.add(ERROR, "config-tracked", ".gitignore", 0, "config.json is not listed in .gitignore",
                   "config.json holds the Wi-Fi password and would be committed",
                   "add the line `config.json` to .gitignore")
@@ -675,13 +676,17 @@ def _secrets_in(path, text):
         if tree is not None:
             for name, value, what in _python_pairs(tree):
                 if secret_name(name) and _written_secret(value):
-                    yield value.lineno, what or f"a value for {name!r} is committed"
+                    yield value.lineno, what or f"a value for {_shown(name)!r} is committed"
             return
     bare = path.suffix in UNQUOTED_SUFFIXES or path.name.startswith(".env")
     for n, line in enumerate(text.splitlines(), 1):
         for name, value in _text_pairs(line, bare):
             if secret_name(name) and secret_value(value):
-                yield n, f"a value for {name!r} is committed"
+                yield n, f"a value for {_shown(name)!r} is committed"
+
+
+def _shown(name):
+    return name if len(name) <= 60 else name[:57] + "..."  # a finding stays one readable line
 
 
 def _python_pairs(tree):
