@@ -698,7 +698,7 @@ def _python_pairs(tree):
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and node.value is not None:
             yield from _assigned(node.target, node.value)
         elif isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values):
+            for key, value in zip(node.keys, node.values, strict=True):
                 if key is not None and _text(key) is not None:
                     yield _text(key), value, None
         elif isinstance(node, ast.Call):
@@ -709,9 +709,9 @@ def _python_pairs(tree):
                 yield "password", node.args[1], "a Wi-Fi password is written into connect()"
         elif isinstance(node, ast.arguments):
             positional = [*node.posonlyargs, *node.args]
-            for arg, default in zip(positional[len(positional) - len(node.defaults):], node.defaults):
+            for arg, default in zip(positional[len(positional) - len(node.defaults):], node.defaults, strict=True):
                 yield arg.arg, default, None
-            for arg, default in zip(node.kwonlyargs, node.kw_defaults):
+            for arg, default in zip(node.kwonlyargs, node.kw_defaults, strict=True):
                 if default is not None:
                     yield arg.arg, default, None
 
@@ -725,7 +725,7 @@ def _assigned(target, value):
         yield _text(target.slice), value, None
     elif isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) \
             and len(target.elts) == len(value.elts):
-        for t, v in zip(target.elts, value.elts):
+        for t, v in zip(target.elts, value.elts, strict=True):
             yield from _assigned(t, v)
 
 
