@@ -7,11 +7,13 @@ tests, its pre-commit hook and its CI). Standard library only, plus the mpy-cros
 Each finding names the file and line, what is wrong, why it matters on a board and how to fix it.
 """
 import ast
+import io
 import json
 import os
 import re
 import subprocess
 import tempfile
+import tokenize
 from pathlib import Path
 
 ERROR, WARNING = "error", "warning"
@@ -493,9 +495,12 @@ def check_excepts(p):
         if tree is None:
             continue
         aliases = _exception_aliases(tree)
+        calls = _aliases(tree)
         reported = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.ExceptHandler):
+            if isinstance(node, ast.Call):
+                _check_ctrl_c_call(p, path, node, _dotted(node.func, calls), aliases)
+            elif isinstance(node, ast.ExceptHandler):
                 kind = _handler_catches_everything(node, aliases)
                 if kind and not _reraises(node):
                     p.add(ERROR, "except-all", path, node.lineno, f"{kind} swallows KeyboardInterrupt",
@@ -510,6 +515,22 @@ def check_excepts(p):
                               f"`{word}` inside `finally:` swallows any exception, KeyboardInterrupt too",
                               "an exception on its way out (Ctrl-C from mpremote included) is dropped, so the "
                               "board cannot be stopped", f"move the `{word}` after the try statement")
+
+
+def _check_ctrl_c_call(p, path, call, name, aliases):
+    # `with suppress(BaseException):` is an except clause too; kbd_intr(-1) turns Ctrl-C off outright.
+    if name and name.split(".")[-1] == "suppress":
+        caught = next((c for c in (_catches_ctrl_c(a, aliases) for a in call.args) if c), None)
+        if caught:
+            p.add(ERROR, "except-all", path, call.lineno, f"suppress({caught}) swallows KeyboardInterrupt",
+                  "Ctrl-C from mpremote can no longer stop the program, so the board is locked out",
+                  "suppress `Exception` instead")
+    elif name == "micropython.kbd_intr":
+        arg = call.args[0] if call.args else None
+        if not (isinstance(arg, ast.Constant) and arg.value == 3):
+            p.add(ERROR, "kbd-intr", path, call.lineno, "micropython.kbd_intr() changes the Ctrl-C character",
+                  "mpremote stops the program with Ctrl-C (character 3); without it the board cannot be "
+                  "stopped or updated over USB", "remove the call (or keep kbd_intr(3))")
 
 
 def _reraises(handler):
@@ -677,9 +698,13 @@ def _secrets_in(path, text):
             for name, value, what in _python_pairs(tree):
                 if secret_name(name) and _written_secret(value):
                     yield value.lineno, what or f"a value for {_shown(name)!r} is committed"
-            return
+            lines = _comments_and_docstrings(text, tree)  # commented-out code is published too
+        else:
+            lines = enumerate(text.splitlines(), 1)
+    else:
+        lines = enumerate(text.splitlines(), 1)
     bare = path.suffix in UNQUOTED_SUFFIXES or path.name.startswith(".env")
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in lines:
         for name, value in _text_pairs(line, bare):
             if secret_name(name) and secret_value(value):
                 yield n, f"a value for {_shown(name)!r} is committed"
@@ -687,6 +712,20 @@ def _secrets_in(path, text):
 
 def _shown(name):
     return name if len(name) <= 60 else name[:57] + "..."  # a finding stays one readable line
+
+
+def _comments_and_docstrings(text, tree):
+    # (line number, text) of every comment and of every line of a docstring (or other lone string).
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT:
+                yield tok.start[0], tok.string
+    except (tokenize.TokenError, SyntaxError):
+        pass  # the syntax tree was built, so this is not expected; the comments are then skipped
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and _text(node.value) is not None:
+            for offset, line in enumerate(node.value.value.splitlines()):
+                yield node.value.lineno + offset, line
 
 
 def _python_pairs(tree):
@@ -705,8 +744,14 @@ def _python_pairs(tree):
             for kw in node.keywords:
                 if kw.arg:
                     yield kw.arg, kw.value, None
-            if isinstance(node.func, ast.Attribute) and node.func.attr == "connect" and len(node.args) >= 2:
-                yield "password", node.args[1], "a Wi-Fi password is written into connect()"
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "connect":  # WLAN.connect(ssid, key)
+                key = node.args[1] if len(node.args) >= 2 else next(
+                    (kw.value for kw in node.keywords if kw.arg == "key"), None)
+                if key is not None:
+                    yield "password", key, "a Wi-Fi password is written into connect()"
+            elif isinstance(node.func, ast.Name) and node.func.id == "setattr" and len(node.args) == 3 \
+                    and _text(node.args[1]) is not None:
+                yield _text(node.args[1]), node.args[2], None
         elif isinstance(node, ast.arguments):
             positional = [*node.posonlyargs, *node.args]
             for arg, default in zip(positional[len(positional) - len(node.defaults):], node.defaults, strict=True):
