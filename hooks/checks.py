@@ -558,6 +558,14 @@ def check_names(p):
                 p.add(ERROR, "package-twin", twin, 0, f"{p.rel(folder)}/ is a package beside {twin.name}",
                       f"MicroPython imports the folder (with or without __init__.py), so {twin.name} never runs",
                       "rename or delete one of them (a package's code goes in its __init__.py)")
+    lib = p.device / "lib"
+    for path in sorted(lib.iterdir()) if lib.is_dir() else ():
+        name = path.name if path.is_dir() else path.stem if path.suffix in (".py", ".mpy") else None
+        for twin in (p.device / name, p.device / f"{name}.py", p.device / f"{name}.mpy") if name else ():
+            if twin.exists() and twin != lib:
+                p.add(ERROR, "lib-shadow", twin, 0, f"{p.rel(twin)} hides {p.rel(path)}",
+                      f"the board looks in the flash root before lib/, so every `import {name}` gets the one in "
+                      "device/", "rename one of them and update its imports")
     for mpy in sorted(p.device.rglob("*.mpy")):
         twin = mpy.with_suffix(".py")
         if twin.exists():

@@ -360,6 +360,9 @@ HOSTILE = {
     "app package": ("device/app/__init__.py", "x = 1\n", "package-twin", None),
     "lib package": ("device/lib/runtime/config/__init__.py", "x = 1\n", "package-twin", None),
     "package beside .mpy": ("device/lib/sensor/__init__.py", "x = 1\n", "package-twin", None),
+    # A module in the flash root hides one of the same name in lib/ (searched later).
+    "root hides a lib package": ("device/runtime.py", "x = 1\n", "lib-shadow", None),
+    "root hides a lib module": ("device/helper.py", "x = 1\n", "lib-shadow", None),
 }
 # Other files a case needs, and where the problem is reported when not in the file the case writes.
 EXTRA = {
@@ -368,6 +371,7 @@ EXTRA = {
     "runtime imports helper": {"device/lib/helper.py": "import sys\nsys.exit()\n"},
     "relative import": {"device/boot.py": "import pkg\n", "device/lib/pkg/__init__.py": "from . import spin\n"},
     "package beside .mpy": {"device/lib/sensor.mpy": b"M\x06"},
+    "root hides a lib module": {"device/lib/helper.py": "x = 1\n"},
 }
 REPORTED_IN = {"helper's package": "device/lib/tools/wait.py", "runtime imports helper": "device/lib/helper.py",
                "app package": "device/app.py", "lib package": "device/lib/runtime/config.py",
@@ -421,6 +425,8 @@ def test_hostile_projects_are_caught(project, case):
         assert "hunter2" not in hits[0].text()  # the message never repeats the secret
     if code == "package-twin":
         assert "is a package beside" in hits[0].what and "rename" in hits[0].fix
+    if code == "lib-shadow":
+        assert f"{rel} hides device/lib/" in hits[0].what and "rename" in hits[0].fix
 
 
 def test_a_boot_hazard_in_an_imported_module_names_the_chain(project):
