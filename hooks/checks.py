@@ -437,13 +437,22 @@ CTRL_C = ("BaseException", "KeyboardInterrupt")
 
 
 def _exception_aliases(tree):
-    # Names bound to exception classes or tuples of them: `BE = BaseException`, `ALL = (Exception, ...)`.
+    # What each name may be bound to: `BE = BaseException`, `ALL = (Exception, ...)`, `E: type = ...`,
+    # `def f(errors=BaseException)`, `from builtins import BaseException as BE`.
     aliases = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 if isinstance(target, ast.Name):
                     aliases.setdefault(target.id, []).append(node.value)
+        elif isinstance(node, (ast.AnnAssign, ast.NamedExpr)) and isinstance(node.target, ast.Name) and node.value:
+            aliases.setdefault(node.target.id, []).append(node.value)
+        elif isinstance(node, ast.arguments):
+            positional = [*node.posonlyargs, *node.args]
+            pairs = zip(positional[len(positional) - len(node.defaults):], node.defaults, strict=True)
+            for arg, default in [*pairs, *zip(node.kwonlyargs, node.kw_defaults, strict=True)]:
+                if default is not None:
+                    aliases.setdefault(arg.arg, []).append(default)
         elif isinstance(node, ast.ImportFrom) and node.module == "builtins":
             for a in node.names:
                 aliases.setdefault(a.asname or a.name, []).append(ast.Name(id=a.name))
@@ -464,6 +473,9 @@ def _catches_ctrl_c(node, aliases):
                 todo.extend(aliases.get(node.id, ()))
         elif isinstance(node, ast.Attribute) and node.attr in CTRL_C:
             return node.attr
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" \
+                and len(node.args) >= 2 and _text(node.args[1]) in CTRL_C:
+            return _text(node.args[1])
         elif isinstance(node, (ast.Tuple, ast.List)):
             todo.extend(node.elts)
         elif isinstance(node, ast.BinOp):

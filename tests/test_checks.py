@@ -315,6 +315,13 @@ HOSTILE = {
     "kbd_intr": ("device/app.py", "import micropython\nmicropython.kbd_intr(-1)\n", "kbd-intr", "kbd_intr"),
     "kbd_intr alias": ("device/lib/runtime/log.py", "from micropython import kbd_intr as k\nk(-1)\n", "kbd-intr",
                        "k(-1)"),
+    "annotated alias": ("device/app.py", "STOP: type = KeyboardInterrupt\ntry:\n    pass\nexcept STOP:\n    pass\n",
+                        "except-all", "except STOP"),
+    "default argument alias": ("device/app.py", ("def guard(f, errors=(OSError, BaseException)):\n    try:\n"
+                                                 "        f()\n    except errors:\n        pass\n"),
+                               "except-all", "except errors"),
+    "getattr": ("device/app.py", ('import builtins\ntry:\n    pass\nexcept getattr(builtins, "BaseException"):\n'
+                                  "    pass\n"), "except-all", "except getattr"),
     "return in finally": ("device/app.py", "def f():\n    try:\n        pass\n    finally:\n        return 1\n",
                           "finally-exit", "return 1"),
     "break in finally": ("device/app.py", "for i in range(3):\n    try:\n        pass\n    finally:\n        break\n",
