@@ -355,7 +355,7 @@ def _long_sleep(call, per_second):
 def _boot_modules(p, boot, tree):
     """(path, syntax tree, module name, import chain) of boot.py and of every device module it imports,
     directly or not: `import a.b` runs a/__init__.py and a/b.py; `__import__("drivers." + x)` may run
-    any driver. Each module once, however many import it."""
+    any port's driver. Each module once, however many import it."""
     found = {boot}
     todo = [(boot, tree, "", "boot.py")]  # boot.py is a top-level script: no package of its own
     while todo:
@@ -391,7 +391,7 @@ def _module_names(path, tree, module, p):
                 and node.args:
             prefix = _leading_text(node.args[0])
             if prefix is not None and _text(node.args[0]) is None and prefix.endswith("."):
-                wanted = [f"{prefix}{sub}" for sub in _submodules(p, prefix[:-1])]  # any of them may run
+                wanted = [f"{prefix}{sub}" for sub in _subpackages(p, prefix[:-1])]  # any of them may run
             elif prefix is not None:
                 wanted = [prefix]
         for name in wanted:
@@ -423,12 +423,13 @@ def _module_file(p, name):
     return None
 
 
-def _submodules(p, package):
+def _subpackages(p, package):
+    # The folders of a package: what `__import__("drivers." + sys.platform)` can load (drivers/esp32 ...),
+    # not the user's own driver modules beside them (drivers/display.py), which only their importers run.
     subs = set()
     for root in (p.device, p.device / "lib"):
         folder = root.joinpath(*package.split("."))
         if folder.is_dir():
-            subs.update(f.stem for f in folder.iterdir() if f.suffix == ".py" and f.stem != "__init__")
             subs.update(f.name for f in folder.iterdir() if f.is_dir() and f.name.isidentifier())
     return sorted(subs)
 

@@ -474,6 +474,9 @@ HARMLESS = {
                                                         "        if ready():\n            break\n"
                                                         "        time.sleep_ms(10)\n"), "boot-loop"),
     "helper idles": ("device/lib/helper.py", "import time\n\n\ndef idle(ms):\n    time.sleep_ms(ms)\n", "boot-sleep"),
+    "a driver of the user's own": ("device/drivers/display.py", ("import time\n\n\ndef animate(show):\n"
+                                                                 "    while True:\n        show()\n"
+                                                                 "        time.sleep(1)\n"), "boot-loop"),
     "loop in a module boot does not import": ("device/lib/worker.py", "while True:\n    pass\n", "boot-loop"),
     "folder of data": ("device/www/index.html", "<p>hi</p>\n", "package-twin"),
 }
