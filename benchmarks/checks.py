@@ -9,6 +9,13 @@ validators take (every check but the mpy-cross compile, which is a separate prog
 A case that takes longer than the timeout (60 s) is printed as `>60`.
 
 Run: python benchmarks/checks.py [path/to/checks.py]   (default: hooks/checks.py, to compare versions)
+
+Measured on a shared two-core machine (seconds; rows line/name/string/comment, columns 10k/100k/1M):
+  before (a backtracking pattern for secrets)   after (syntax tree and a one-pass scanner)
+  line      5.5    >60   >60                     0.009  0.011  0.019
+  name     25.0    >60   >60                     0.012  0.016  0.067
+  string   14.2    >60   >60                     0.010  0.014  0.054
+  comment  22.9    >60   >60                     0.011  0.020  0.040
 """
 import subprocess
 import sys
