@@ -261,3 +261,253 @@ def test_a_config_json_inside_device_is_refused(project):
     assert "move it to the project root" in hit.fix
     out = cli(project, "deploy", "--port", "none")
     assert out.returncode == 1 and "[device-config]" in out.stderr and "nothing was sent" in out.stderr
+
+
+# Hostile projects: each writes one hazard in one of the spellings a user might choose, and the
+# check must name the file, the line (the one holding `at`) and the problem's code.
+# (file, text appended to it, or written when the file is new; code; text on the reported line).
+# A case that writes device/lib/helper.py also makes boot.py import it.
+HOSTILE = {
+    # Secrets, in every common spelling of the name and of the value.
+    "pass suffix": ("device/app.py", 'WIFI_PASS = "hunter2"\n', "secret", "hunter2"),
+    "api_key": ("device/app.py", 'API_KEY = "sk-3f9a"\n', "secret", "sk-3f9a"),
+    "camelCase": ("device/app.py", 'apiKey = "sk-3f9a"\n', "secret", "sk-3f9a"),
+    "pwd": ("device/app.py", 'pwd = "hunter2"\n', "secret", "hunter2"),
+    "dashed dict key": ("device/app.py", 'HEADERS = {"api-key": "sk-3f9a"}\n', "secret", "sk-3f9a"),
+    "bytes": ("device/app.py", 'WIFI_PASSWORD = b"hunter2"\n', "secret", "hunter2"),
+    "annotated": ("device/app.py", 'WIFI_PASSWORD: str = "hunter2"\n', "secret", "hunter2"),
+    "parenthesised": ("device/app.py", 'WIFI_PASSWORD = (\n    "hunter2"\n)\n', "secret", "hunter2"),
+    "implicit concatenation": ("device/app.py", 'WIFI_PASSWORD = ("hun"\n                 "ter2")\n', "secret", "hun"),
+    "concatenation": ("device/app.py", 'WIFI_PASSWORD = "hun" + "ter2"\n', "secret", "hun"),
+    "triple-quoted": ("device/app.py", 'TOKEN = """\nghp_8f0a2b\n"""\n', "secret", "TOKEN"),
+    "f-string": ("device/app.py", 'WIFI_PASS = f"hunter{2}"\n', "secret", "hunter"),
+    "encoded": ("device/app.py", 'SECRET = "hunter2".encode()\n', "secret", "hunter2"),
+    "keyword argument": ("device/app.py", 'LOGIN = dict(user="me", password="hunter2")\n', "secret", "hunter2"),
+    "default argument": ("device/app.py", 'def join(ssid, password="hunter2"):\n    pass\n', "secret", "hunter2"),
+    "keyword-only default": ("device/app.py", 'def join(*, psk="hunter2"):\n    pass\n', "secret", "hunter2"),
+    "attribute": ("device/app.py", 'def setup(ctx):\n    ctx.auth_token = "ghp_8f0a2b"\n', "secret", "ghp_8f0a2b"),
+    "config written": ("device/app.py", 'def setup(ctx):\n    ctx.config["wifi_password"] = "hunter2"\n',
+                       "secret", "hunter2"),
+    "tuple assignment": ("device/app.py", 'SSID, PASSWORD = "home", "hunter2"\n', "secret", "hunter2"),
+    "walrus": ("device/app.py", 'if (token := "ghp_8f0a2b"):\n    pass\n', "secret", "ghp_8f0a2b"),
+    "wlan.connect": ("device/app.py", 'def setup(ctx):\n    ctx.wlan.connect("home", "hunter2")\n', "secret",
+                     "hunter2"),
+    "connect(key=)": ("device/app.py", 'def setup(ctx):\n    ctx.wlan.connect("home", key="hunter2")\n', "secret",
+                      "hunter2"),
+    "setattr": ("device/app.py", 'def setup(ctx):\n    setattr(ctx, "api_token", "ghp_8f0a2b")\n', "secret",
+                "ghp_8f0a2b"),
+    "commented out": ("device/app.py", '# WIFI_PASS = "hunter2"\n', "secret", "hunter2"),
+    "docstring": ("device/app.py", 'def join():\n    """Join the network.\n\n    password: "hunter2"\n    """\n',
+                  "secret", "hunter2"),
+    "latin-1 byte in python": ("device/app.py", b'# caf\xe9\nWIFI_PASS = "hunter2"\n', "secret", "hunter2"),
+    "latin-1 byte in text": ("device/notes.txt", b'caf\xe9\npassword = "hunter2"\n', "secret", "hunter2"),
+    ".env": ("device/.env", "WIFI_SSID=home\nWIFI_PASS=hunter2\n", "secret", "hunter2"),
+    ".env export": ("device/.env", "export API_TOKEN='ghp_8f0a2b'\n", "secret", "ghp_8f0a2b"),
+    "yaml": ("device/settings.yaml", "wifi:\n  ssid: home\n  password: hunter2\n", "secret", "hunter2"),
+    "yaml dashed": ("device/settings.yml", 'api-key: "sk-3f9a"\n', "secret", "sk-3f9a"),
+    "ini": ("device/settings.ini", "[wifi]\nssid = home\npassword = hunter2\n", "secret", "hunter2"),
+    "minified json": ("device/settings.json", '{"ssid":"home","wifiPassword":"hunter2"}', "secret", "hunter2"),
+    "toml": ("device/settings.toml", '[mqtt]\napi_key = "sk-3f9a"\n', "secret", "sk-3f9a"),
+    "docs": ("README.md", '\n    WIFI_PASS = "hunter2"\n', "secret", "hunter2"),
+    "config.example.json": ("config.example.json", None, "secret", "wifi_password"),
+    # Handlers that swallow Ctrl-C, through a name or a tuple, and jumps out of finally.
+    "alias": ("device/app.py", "BE = BaseException\ntry:\n    pass\nexcept BE:\n    pass\n", "except-all", "except BE"),
+    "builtins.": ("device/app.py", "import builtins\ntry:\n    pass\nexcept builtins.BaseException:\n    pass\n",
+                  "except-all", "except builtins"),
+    "tuple alias": ("device/app.py", "ALL = (Exception, KeyboardInterrupt)\ntry:\n    pass\nexcept ALL:\n    pass\n",
+                    "except-all", "except ALL"),
+    "imported alias": ("device/app.py", ("from builtins import BaseException as Any\ntry:\n    pass\n"
+                                         "except Any:\n    pass\n"), "except-all", "except Any"),
+    "alias of alias": ("device/app.py", ("KI = KeyboardInterrupt\nSTOP = (ValueError, KI)\ntry:\n    pass\n"
+                                         "except STOP as e:\n    print(e)\n"), "except-all", "except STOP"),
+    "suppress": ("device/app.py", "from contextlib import suppress\nwith suppress(BaseException):\n    pass\n",
+                 "except-all", "suppress(BaseException)"),
+    "kbd_intr": ("device/app.py", "import micropython\nmicropython.kbd_intr(-1)\n", "kbd-intr", "kbd_intr"),
+    "kbd_intr alias": ("device/lib/runtime/log.py", "from micropython import kbd_intr as k\nk(-1)\n", "kbd-intr",
+                       "k(-1)"),
+    "annotated alias": ("device/app.py", "STOP: type = KeyboardInterrupt\ntry:\n    pass\nexcept STOP:\n    pass\n",
+                        "except-all", "except STOP"),
+    "default argument alias": ("device/app.py", ("def guard(f, errors=(OSError, BaseException)):\n    try:\n"
+                                                 "        f()\n    except errors:\n        pass\n"),
+                               "except-all", "except errors"),
+    "getattr": ("device/app.py", ('import builtins\ntry:\n    pass\nexcept getattr(builtins, "BaseException"):\n'
+                                  "    pass\n"), "except-all", "except getattr"),
+    "return in finally": ("device/app.py", "def f():\n    try:\n        pass\n    finally:\n        return 1\n",
+                          "finally-exit", "return 1"),
+    "break in finally": ("device/app.py", "for i in range(3):\n    try:\n        pass\n    finally:\n        break\n",
+                         "finally-exit", "break"),
+    "continue in finally": ("device/app.py", ("for i in range(3):\n    try:\n        pass\n    finally:\n"
+                                              "        if i:\n            continue\n"), "finally-exit", "continue"),
+    # boot.py itself, in spellings the old rules missed.
+    "boot: exit alias": ("device/boot.py", "from sys import exit as e\ne()\n", "boot-exit", "e()"),
+    "boot: getattr": ("device/boot.py", 'import sys\ngetattr(sys, "exit")()\n', "boot-exit", "getattr"),
+    "boot: exit assigned": ("device/boot.py", "import sys\nbye = sys.exit\nbye()\n", "boot-exit", "bye()"),
+    "boot: SystemExit": ("device/boot.py", "raise SystemExit\n", "boot-exit", "SystemExit"),
+    "boot: star import": ("device/boot.py", "from machine import *\nreset()\n", "boot-exit", "reset()"),
+    "boot: utime": ("device/boot.py", "import utime\nutime.sleep(1)\n", "boot-sleep", "utime.sleep"),
+    "boot: __import__": ("device/boot.py", '__import__("network")\n', "boot-network", "__import__"),
+    # Modules boot.py imports, directly or not.
+    "helper loops at import": ("device/lib/helper.py", "while True:\n    pass\n", "boot-loop", "while True"),
+    "helper function loops": ("device/lib/helper.py", "def spin():\n    while 1:\n        pass\n", "boot-loop",
+                              "while 1"),
+    "helper SystemExit": ("device/lib/helper.py", "raise SystemExit(1)\n", "boot-exit", "SystemExit"),
+    "helper sys.exit": ("device/lib/helper.py", "import sys\nsys.exit()\n", "boot-exit", "sys.exit"),
+    "helper exit alias": ("device/lib/helper.py", "from sys import exit as e\ne()\n", "boot-exit", "e()"),
+    "helper module alias": ("device/lib/helper.py", "import sys as s\ndef stop():\n    s.exit()\n", "boot-exit",
+                            "s.exit"),
+    "helper getattr": ("device/lib/helper.py", 'import sys\ngetattr(sys, "exit")()\n', "boot-exit", "getattr"),
+    "helper reset": ("device/lib/helper.py", "import machine\ndef fail():\n    machine.reset()\n", "boot-exit",
+                     "machine.reset"),
+    "helper soft_reset": ("device/lib/helper.py", "from machine import soft_reset\nsoft_reset()\n", "boot-exit",
+                          "soft_reset()"),
+    "helper deepsleep": ("device/lib/helper.py", "import machine as m\ndef nap():\n    m.deepsleep(10)\n",
+                         "boot-exit", "deepsleep"),
+    "helper sleeps at import": ("device/lib/helper.py", "import utime\nutime.sleep_ms(200)\n", "boot-sleep",
+                                "sleep_ms"),
+    "helper sleeps long": ("device/lib/helper.py", "import time\ndef wait():\n    time.sleep(20)\n", "boot-sleep",
+                           "sleep(20)"),
+    "helper __import__ network": ("device/lib/helper.py", '__import__("network")\n', "boot-network", "network"),
+    "helper imports network": ("device/lib/helper.py", "import network\n", "boot-network", "network"),
+    "helper imports app": ("device/lib/helper.py", "def later():\n    import app\n", "boot-app", "import app"),
+    "helper's package": ("device/lib/helper.py", "from tools import wait\n", "boot-loop", "while True"),
+    "relative import": ("device/lib/pkg/spin.py", "while True:\n    pass\n", "boot-loop", "while True"),
+    "driver imports network": ("device/drivers/gpio.py", "import network\n", "boot-network", "import network"),
+    "runtime imports helper": ("device/lib/runtime/safety.py", "import helper\n", "boot-exit", "sys.exit"),
+    # A package beside a module of the same name: the package wins on the board.
+    "app package": ("device/app/__init__.py", "x = 1\n", "package-twin", None),
+    "lib package": ("device/lib/runtime/config/__init__.py", "x = 1\n", "package-twin", None),
+    "package beside .mpy": ("device/lib/sensor/__init__.py", "x = 1\n", "package-twin", None),
+    # A module in the flash root hides one of the same name in lib/ (searched later).
+    "root hides a lib package": ("device/runtime.py", "x = 1\n", "lib-shadow", None),
+    "root hides a lib module": ("device/helper.py", "x = 1\n", "lib-shadow", None),
+}
+# Other files a case needs, and where the problem is reported when not in the file the case writes.
+EXTRA = {
+    "helper's package": {"device/boot.py": "import helper\n", "device/lib/tools/__init__.py": "",
+                         "device/lib/tools/wait.py": "while True:\n    pass\n"},
+    "runtime imports helper": {"device/lib/helper.py": "import sys\nsys.exit()\n"},
+    "relative import": {"device/boot.py": "import pkg\n", "device/lib/pkg/__init__.py": "from . import spin\n"},
+    "package beside .mpy": {"device/lib/sensor.mpy": b"M\x06"},
+    "root hides a lib module": {"device/lib/helper.py": "x = 1\n"},
+}
+REPORTED_IN = {"helper's package": "device/lib/tools/wait.py", "runtime imports helper": "device/lib/helper.py",
+               "app package": "device/app.py", "lib package": "device/lib/runtime/config.py",
+               "package beside .mpy": "device/lib/sensor.mpy"}
+
+
+def scan(root):
+    # Every check but the mpy-cross compile and the flash budget (which need the compiled sizes):
+    # enough for the tables below, at a fraction of the time.
+    p = checks.Project(root, BOARDS, facts_of(root), 8192, tool("mpy-cross"))
+    for check in (checks.check_boot, checks.check_excepts, checks.check_names, checks.check_config,
+                  checks.check_secrets, checks.check_drivers, checks.check_leftovers):
+        check(p)
+    return p.findings
+
+
+def write(project, rel, text):
+    path = project / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text if isinstance(text, bytes) else text.encode()
+    path.write_bytes((path.read_bytes() + b"\n" if path.exists() else b"") + data)
+
+
+def plant(project, case):
+    rel, text, _, _ = HOSTILE[case]
+    for extra, extra_text in EXTRA.get(case, {}).items():
+        write(project, extra, extra_text)
+    if rel.startswith("device/lib/helper") and case not in EXTRA:
+        write(project, "device/boot.py", "import helper\n")
+    if rel == "config.example.json":
+        example = project / rel
+        example.write_text(example.read_text().replace('"wifi_password": ""', '"wifi_password": "hunter2"'))
+    else:
+        write(project, rel, text)
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+def test_hostile_projects_are_caught(project, case):
+    rel, _, code, at = HOSTILE[case]
+    plant(project, case)
+    hits = only(scan(project), code)
+    where = REPORTED_IN.get(case, rel)
+    if at is None:  # the problem is a file, not a line in it
+        wanted = 0
+    else:
+        lines = (project / where).read_bytes().decode("utf-8", "replace").splitlines()
+        wanted = [n for n, line in enumerate(lines, 1) if at in line][-1]
+    assert [(f.path, f.line) for f in hits] == [(where, wanted)], [f.text() for f in hits]
+    assert hits[0].level == "error" and hits[0].why and hits[0].fix
+    if code == "secret":
+        assert "hunter2" not in hits[0].text()  # the message never repeats the secret
+    if code == "package-twin":
+        assert "is a package beside" in hits[0].what and "rename" in hits[0].fix
+    if code == "lib-shadow":
+        assert f"{rel} hides device/lib/" in hits[0].what and "rename" in hits[0].fix
+
+
+def test_a_boot_hazard_in_an_imported_module_names_the_chain(project):
+    plant(project, "runtime imports helper")
+    [f] = only(scan(project), "boot-exit")
+    assert "boot.py -> runtime.safety -> helper" in f.what and f.path == "device/lib/helper.py"
+
+
+# Code that looks close to a hazard and is not one: no finding of that kind.
+HARMLESS = {
+    "config read": ("device/app.py", ('def setup(ctx):\n    pw = ctx.config["wifi_password"]\n'
+                                      '    key = ctx.config.get("wifi_password", "")\n    return pw, key\n'), "secret"),
+    "sort key": ("device/app.py", "ITEMS = sorted([3, 1], key=abs)\nsort_key = 'name'\n", "secret"),
+    "keyboard and monkey": ("device/app.py", 'keyboard = "us"\nmonkey = "banana"\nkey = "q"\nKEY_UP = "up"\n',
+                            "secret"),
+    "empty and placeholders": ("device/app.py", ('WIFI_PASSWORD = ""\nAPI_KEY = "<your key>"\nTOKEN = "changeme"\n'
+                                                 'SECRET = "xxxxxxxx"\nPSK = None\n'), "secret"),
+    "about a secret": ("device/app.py", ('TOKEN_URL = "https://example.com/token"\nPASSWORD_MIN_LEN = 8\n'
+                                         'PASSWORD_FILE = "pw.txt"\n'), "secret"),
+    "computed header": ("device/app.py", ('def auth(token):\n    return {"Authorization": f"Bearer {token}", '
+                                          '"token": "Bearer " + token}\n'), "secret"),
+    "placeholders in data": ("device/settings.yaml", ("password: ${WIFI_PASS}\napi_key: !secret key\ntoken:\n"
+                                                      "pass: ~\n"), "secret"),
+    "empty .env": ("device/.env", "WIFI_PASS=\nAPI_KEY=your-key-here\n", "secret"),
+    "prose": ("README.md", "\nThe password: the one of your network.\n", "secret"),
+    "suppress Exception": ("device/app.py", ("from contextlib import suppress\nwith suppress(OSError, Exception):\n"
+                                             "    pass\n"), "except-all"),
+    "kbd_intr(3)": ("device/app.py", "import micropython\nmicropython.kbd_intr(3)\n", "kbd-intr"),
+    "a comment about passwords": ("device/app.py", "# password: the one of your network (set with `tools config`)\n",
+                                  "secret"),
+    "except Exception tuple": ("device/app.py", ("E = (ValueError, OSError)\ntry:\n    pass\nexcept E:\n    pass\n"
+                                                 "except Exception:\n    pass\n"), "except-all"),
+    "re-raised by name": ("device/app.py", "try:\n    pass\nexcept BaseException as e:\n    print(e)\n    raise e\n",
+                          "except-all"),
+    "loop inside finally": ("device/app.py", ("try:\n    pass\nfinally:\n    for i in range(3):\n        if i:\n"
+                                              "            break\n"), "finally-exit"),
+    "helper loop with break": ("device/lib/helper.py", ("import time\n\n\ndef wait(ready):\n    while True:\n"
+                                                        "        if ready():\n            break\n"
+                                                        "        time.sleep_ms(10)\n"), "boot-loop"),
+    "helper idles": ("device/lib/helper.py", "import time\n\n\ndef idle(ms):\n    time.sleep_ms(ms)\n", "boot-sleep"),
+    "a driver of the user's own": ("device/drivers/display.py", ("import time\n\n\ndef animate(show):\n"
+                                                                 "    while True:\n        show()\n"
+                                                                 "        time.sleep(1)\n"), "boot-loop"),
+    "loop in a module boot does not import": ("device/lib/worker.py", "while True:\n    pass\n", "boot-loop"),
+    "folder of data": ("device/www/index.html", "<p>hi</p>\n", "package-twin"),
+}
+
+
+@pytest.mark.parametrize("case", HARMLESS)
+def test_no_false_alarm(project, case):
+    rel, text, code = HARMLESS[case]
+    if rel == "device/lib/helper.py":
+        write(project, "device/boot.py", "import helper\n")
+    write(project, rel, text)
+    assert [f.text() for f in scan(project) if f.code == code] == []
+
+
+def test_check_is_linear_in_the_length_of_a_line(project):
+    # Before, one 20,000-character line took 13 s (the secret pattern backtracked) and a 100k-character
+    # project name never finished. Timings are in benchmarks/checks.py; here the run must end at all.
+    for n in (20_000, 200_000):
+        append(project / "README.md", "\n# " + "N" * n + "\n")
+        name = project / "device" / "lib" / "name.py"
+        name.write_text(f'NAME = "{"n" * (n // 2)}"\nWIFI_PASS = "{"h2" * (n // 2)}"\n')
+        out = subprocess.run([sys.executable, "-m", "tools", "check"], cwd=project, capture_output=True, text=True,
+                             timeout=30)
+        assert out.returncode == 1 and "device/lib/name.py:2: error [secret]" in out.stderr, out.stderr
