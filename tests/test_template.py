@@ -144,9 +144,10 @@ def test_every_answer_as_text_in_a_data_file_and_in_the_answers_file(tmp_path):
 def run_interactively(args, keys, timeout=60):
     """Runs copier in a pseudo-terminal as a user would: at the n-th prompt it types keys[n].
     Returns the exit code and the screen text (escape sequences removed)."""
+    program = tool("copier")
     pid, fd = pty.fork()
-    if pid == 0:  # the child: copier, on the terminal
-        os.execv(tool("copier"), [tool("copier"), *args])
+    if pid == 0:  # the child: copier, on the terminal (which answers no cursor-position query)
+        os.execve(program, [program, *args], {**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1"})
     screen, typed, deadline = b"", 0, time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not select.select([fd], [], [], 0.1)[0]:
