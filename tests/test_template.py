@@ -220,6 +220,7 @@ def test_the_chosen_boards_facts_are_worked_out_once(template_tree, tmp_path):
         "fs_kib": min(f["fs_kib"] for f in facts),
         "wdt_max_ms": min(f["wdt_max_ms"] for f in facts if f["wdt_max_ms"]),
         "wdt_fixed": any(f["wdt_fixed"] for f in facts),
+        "tick_max_ms": 1000,  # the ESP8266's fixed watchdog
     }
     assert answers["ports"] == answers["chosen"]["ports"]
     assert answers["needs_country"] is True and answers["stubs_board"] == "esp8266"
@@ -229,10 +230,19 @@ def test_the_chosen_boards_facts_are_worked_out_once(template_tree, tmp_path):
     assert SPEC["wifi_country"]["when"] == "{{ needs_country }}"
 
 
-def test_log_backups_default_fits_the_smallest_flash(template_tree, tmp_path):
-    budget = CATALOGUE["pyboard"]["fs_kib"] * 256
-    answers = questionnaire(template_tree, tmp_path, boards='["pyboard"]', wifi="no", log_max_bytes=str(budget // 2))
-    assert answers["log_backups"] == 1
+@pytest.mark.parametrize("answers, name, default", [
+    ({"boards": '["pyboard"]', "wifi": "no", "log_max_bytes": str(CATALOGUE["pyboard"]["fs_kib"] * 256 // 2)},
+     "log_backups", 1),  # two files fill the log budget
+    ({"boards": '["pyboard"]', "wifi": "no"}, "log_backups", 2),
+    ({"boards": '["esp8266"]', "loop_interval_ms": "2000"}, "watchdog", False),  # fixed at about 1.6 s
+    ({"boards": '["rp2_pico"]', "wifi": "no", "loop_interval_ms": str(CATALOGUE["rp2_pico"]["wdt_max_ms"])},
+     "watchdog", False),
+    ({"boards": '["rp2_pico"]', "wifi": "no", "loop_interval_ms": str(CATALOGUE["rp2_pico"]["wdt_max_ms"] - 1)},
+     "watchdog", True),
+])
+def test_defaults_give_way_to_the_earlier_answers(template_tree, tmp_path, answers, name, default):
+    # A default its own check refuses would stop copier at the prompt; these adapt instead.
+    assert questionnaire(template_tree, tmp_path, **answers)[name] == default
 
 
 def test_reserved_names_are_written_once():
@@ -242,6 +252,9 @@ def test_reserved_names_are_written_once():
     text = (ROOT / "copier.yml").read_text()
     assert "!include data/reserved_names.yml" in text and "'machine'" not in text
 
+
+PYBOARD_LOGS = CATALOGUE["pyboard"]["fs_kib"] * 256  # the log budget: a quarter of the flash
+PICO_WDT = CATALOGUE["rp2_pico"]["wdt_max_ms"]
 
 # Each bad answer as text, as `-d name=value` gives it, and the words its message must hold:
 # the question and the bad value. copier parses a few answers before any validator sees them;
@@ -277,18 +290,21 @@ BAD_ANSWERS = [
     ({"log_level": "VERBOSE"}, ["'log_level'", "'VERBOSE'"]),  # copier
     ({"log_to_file": "perhaps"}, ["log_to_file 'perhaps'", "yes/no"]),
     ({"log_max_bytes": "100"}, ["log_max_bytes 100", "at least 1024"]),
-    ({"boards": '["pyboard"]', "wifi": "no", "log_max_bytes": "65536"}, ["log_max_bytes 65536", "use at most 24576"]),
+    ({"boards": '["pyboard"]', "wifi": "no", "log_max_bytes": str(PYBOARD_LOGS + 1)},
+     [f"log_max_bytes {PYBOARD_LOGS + 1}", f"use at most {PYBOARD_LOGS}"]),
     ({"log_backups": "12"}, ["log_backups 12", "0 to 9"]),
     ({"log_backups": "-1"}, ["log_backups -1", "0 to 9"]),
-    ({"boards": '["pyboard"]', "wifi": "no", "log_max_bytes": "16384", "log_backups": "2"},
-     ["log_backups 2:", "16384 bytes", "at most 0 backups"]),
+    ({"boards": '["pyboard"]', "wifi": "no", "log_max_bytes": str(PYBOARD_LOGS // 2), "log_backups": "2"},
+     ["log_backups 2:", f"{PYBOARD_LOGS // 2} bytes", "at most 1 fit beside log.txt"]),
     ({"loop_interval_ms": "0"}, ["loop_interval_ms 0"]),
     ({"loop_interval_ms": "3600001"}, ["loop_interval_ms 3600001", "3600000"]),
     ({"watchdog": "sometimes"}, ["watchdog 'sometimes'", "yes/no"]),
     ({"watchdog_timeout_ms": "1000"}, ["watchdog_timeout_ms 1000", "loop_interval_ms 1000"]),
-    ({"boards": '["rp2_pico"]', "wifi": "no", "watchdog_timeout_ms": "9000"}, ["watchdog_timeout_ms 9000", "8388"]),
-    ({"boards": '["esp8266"]', "loop_interval_ms": "2000", "watchdog_timeout_ms": "2500"},
-     ["watchdog_timeout_ms", "loop_interval_ms 2000"]),
+    ({"boards": '["rp2_pico"]', "wifi": "no", "watchdog_timeout_ms": str(PICO_WDT + 1)},
+     [f"watchdog_timeout_ms {PICO_WDT + 1}", f"use at most {PICO_WDT}"]),
+    ({"boards": '["esp8266"]', "loop_interval_ms": "2000", "watchdog": "yes"}, ["watchdog:", "loop_interval_ms 2000", "1.6 s"]),
+    ({"boards": '["rp2_pico"]', "wifi": "no", "loop_interval_ms": str(PICO_WDT), "watchdog": "yes"},
+     ["watchdog:", f"loop_interval_ms {PICO_WDT}", f"at most {PICO_WDT - 1} ms"]),
     ({"watchdog_timeout_ms": str(10 ** 26)}, [f"watchdog_timeout_ms {10 ** 26}", "536870911"]),
     ({"watchdog_timeout_ms": "1e26"}, ["'1e26'"]),  # copier: the value only
     ({"editor": "emacs"}, ["'editor'", "'emacs'"]),  # copier
