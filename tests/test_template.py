@@ -114,12 +114,15 @@ def copier_cli(*args, timeout=300):
     return subprocess.run([tool("copier"), *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def test_every_answer_as_text_on_the_command_line(tmp_path):
+def test_plain_copy_without_trust_takes_every_answer_as_text(tmp_path):
     assert sorted(EVERY_ANSWER) == sorted(QUESTIONS), "EVERY_ANSWER must answer every question of copier.yml"
     data = [arg for name, value in EVERY_ANSWER.items() for arg in ("-d", f"{name}={value}")]
     out = copier_cli("copy", "--defaults", "--vcs-ref=HEAD", *data, str(ROOT), str(tmp_path / "p"))
     assert out.returncode == 0, out.stderr[-2000:]
     assert_has_every_answer(tmp_path / "p")
+    assert (tmp_path / "p" / "device" / "main.py").is_file()
+    answers = (tmp_path / "p" / ".copier-answers.yml").read_text()
+    assert "password" not in answers and "ssid" not in answers
 
 
 def test_every_answer_as_text_in_a_data_file_and_in_the_answers_file(tmp_path):
@@ -357,12 +360,3 @@ def test_same_answers_render_identical_trees(tmp_path):
 
     assert answers("a") == answers("b")
 
-
-def test_plain_copy_without_trust_works(tmp_path):
-    copier = tool("copier")
-    out = subprocess.run([copier, "copy", "--defaults", "--vcs-ref=HEAD", str(ROOT), str(tmp_path / "p")],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert (tmp_path / "p" / "device" / "main.py").is_file()
-    answers = (tmp_path / "p" / ".copier-answers.yml").read_text()
-    assert "password" not in answers and "ssid" not in answers
