@@ -172,12 +172,18 @@ def run_interactively(args, keys, timeout=60):
     return os.waitstatus_to_exitcode(status), re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace"))
 
 
-def test_prompts_offer_a_valid_slug_for_any_name(tmp_path):
-    # Ctrl-U clears the offered default, then the name is typed; Enter takes every other default.
-    code, screen = run_interactively(["copy", "--vcs-ref=HEAD", str(ROOT), str(tmp_path / "p")],
-                                     ["\x15123 go\r"] + ["\r"] * 30)
+def test_the_prompts_offer_only_answers_that_pass(tmp_path):
+    down = "\x1b[B"
+    keys = ["\x15123 go\r",  # Ctrl-U clears the offered name, then the new one is typed
+            "\r", "\r", "\r",  # slug, description, author: the defaults
+            " " + down * 4 + " \r",  # boards: esp32 off, rp2_pico (four lines down) on
+            ] + ["\r"] * 20  # every other default
+    code, screen = run_interactively(["copy", "--vcs-ref=HEAD", str(ROOT), str(tmp_path / "p")], keys)
     assert code == 0, screen[-2000:]
-    assert json.loads((tmp_path / "p" / "tools" / "project.json").read_text())["project"] == "p_123_go"
+    project = json.loads((tmp_path / "p" / "tools" / "project.json").read_text())
+    assert (project["project"], project["boards"], project["wifi"]) == ("p_123_go", ["rp2_pico"], False)
+    # copier's yes/no prompt runs no validator: Wi-Fi, which the Pico lacks, is not offered at all.
+    assert "Wi-Fi support" not in screen
 
 
 @pytest.fixture(scope="module")
