@@ -249,7 +249,8 @@ def test_the_chosen_boards_facts_are_worked_out_once(template_tree, tmp_path):
      "watchdog", True),
 ])
 def test_defaults_give_way_to_the_earlier_answers(template_tree, tmp_path, answers, name, default):
-    # A default its own check refuses would stop copier at the prompt; these adapt instead.
+    # copier stops at a default its own check refuses, so these adapt to the earlier answers: fewer
+    # backups for big files, and no watchdog (not even asked) when a tick outlasts it.
     assert questionnaire(template_tree, tmp_path, **answers)[name] == default
 
 
