@@ -18,7 +18,8 @@ def target_source(board):
     defaults = json.loads((ROOT / "config.example.json").read_text())
     values = {
         "PROJECT": PROJECT["project"], "BOARD": board, "LABEL": facts["label"], "LED": facts["led"],
-        "LED_ACTIVE_LOW": facts["led_active_low"], "BUTTON": facts["button"], "WDT_MAX_MS": facts["wdt_max_ms"],
+        "LED_ACTIVE_LOW": facts["led_active_low"], "BUTTON": facts["button"],
+        "BUTTON_WINDOW_MS": facts["button_window_ms"], "WDT_MAX_MS": facts["wdt_max_ms"],
         "WIFI": wifi, "COUNTRY": PROJECT["country"], "WATCHDOG": PROJECT["watchdog"],
         "LOG_LEVEL": PROJECT["log_level"], "LOG_FILE": PROJECT["log_file"],
         "LOG_MAX_BYTES": PROJECT["log_max_bytes"], "LOG_BACKUPS": PROJECT["log_backups"],

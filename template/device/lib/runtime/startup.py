@@ -8,16 +8,17 @@ from runtime import config, safety, target
 from runtime.log import Log
 
 
-def run():
+def run(safe_mode):
+    # safe_mode: boot.py's reason for a safe-mode boot, or None.
     # Returns (log, hw, conf, reset_cause) when the app may start, None in safe mode.
     log = Log(target.LOG_LEVEL, target.LOG_FILE, target.LOG_MAX_BYTES, target.LOG_BACKUPS)
-    hw = safety.driver()
     cause = safety.reset_cause()
     log.info("boot: %s on %s, reset cause %s", target.PROJECT, target.LABEL, cause)
-    if safety.reason:
-        log.warning("safe mode: %s; app not started, the REPL is yours", safety.reason)
+    if safe_mode:  # logged, so on the console too: boot.py prints nothing (USB boards miss it)
+        log.warning("safe mode: %s; app not started, the REPL is yours", safe_mode)
         log.info("safe mode: fix the cause, then reset the board (mpremote reset)")
         return None
+    hw = safety.driver()
     conf, problem = config.load(target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None)
     if conf is None:
         return setup_mode(log, hw, problem)  # it never returns
