@@ -1,18 +1,15 @@
 # boot.py runs first after every reset, before main.py.
 #
-# Keep it short and boring: no network, no endless loop, no sys.exit() (on esp32,
-# rp2 and stm32 that soft-reboots straight back into boot.py, forever), and
-# nothing that can raise: an exception here would skip main.py. It only decides
-# whether this is a safe-mode boot, and leaves the reason in `safe_mode` for
-# main.py (on a board the two files share their globals; `python -m tools sim`
-# runs them the same way). It prints nothing: on a USB board nobody hears it yet.
-#
-# The checks go from the one that needs least to the one that needs most, so a
-# half-copied lib/ (an interrupted deploy) still ends in safe mode with the REPL free:
-#   1. the file SAFE_MODE: an os.stat, nothing else;
-#   2. the button, pressed within a moment after the reset: the port's driver and
-#      the board facts of the build (runtime/target, data only);
-#   3. the crash-loop guard: runtime/safety.
+# Keep it short: no network, no endless loop, no sys.exit() (on esp32, rp2 and
+# stm32 that soft-reboots into boot.py again, forever), and nothing that can
+# raise: that would skip main.py. It decides whether this is a safe-mode boot and
+# leaves the reason in `safe_mode` for main.py, which shares these globals (and
+# prints it: on a USB board nobody hears boot.py). Checks that need least first,
+# so a half-copied lib/ still ends in safe mode with the REPL free:
+#   1. the file SAFE_MODE (an os.stat);
+#   2. the button, pressed just after the reset (the port's driver, the build's
+#      board facts in runtime/target);
+#   3. the crash-loop guard (runtime/safety).
 import micropython
 
 # Room to report an exception raised where the heap cannot allocate

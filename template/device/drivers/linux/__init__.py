@@ -6,7 +6,8 @@ import os
 
 import machine
 
-from drivers.gpio import button_held, led, pressed_in_window, watchdog  # noqa: F401  (this port's driver functions)
+from drivers import gpio
+from drivers.gpio import led, watchdog  # noqa: F401  (this port's driver functions)
 
 
 def button_pressed(pin, led, window_ms):
@@ -14,8 +15,8 @@ def button_pressed(pin, led, window_ms):
     # window passes without waiting. BOOTSEL is the fake's; any other button a fake Pin.
     import rp2
 
-    held = rp2.bootsel_button if pin == "BOOTSEL" else lambda: button_held(pin)
-    return pressed_in_window(held, led, window_ms, rp2.sim_ticks_ms, rp2.sim_sleep_ms)
+    held = rp2.bootsel_button if pin == "BOOTSEL" else lambda: gpio.button_held(pin)
+    return gpio.pressed_in_window(held, led, window_ms, rp2.sim_ticks_ms, rp2.sim_sleep_ms)
 
 
 def idle(ms):
