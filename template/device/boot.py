@@ -1,26 +1,45 @@
-# boot.py runs first after every reset, before main.py.
-#
-# Keep it short: no network, no endless loop, no sys.exit() (on esp32, rp2 and
-# stm32 that soft-reboots into boot.py again, forever), and nothing that can
-# raise: that would skip main.py. It decides whether this is a safe-mode boot and
-# leaves the reason in `safe_mode` for main.py, which shares these globals (and
-# prints it: on a USB board nobody hears boot.py). Checks that need least first,
-# so a half-copied lib/ still ends in safe mode with the REPL free:
-#   1. the file SAFE_MODE (an os.stat);
-#   2. the button, pressed just after the reset (the port's driver, the build's
-#      board facts in runtime/target);
-#   3. the crash-loop guard (runtime/safety).
-import micropython
+# Runs first after every reset: no network, endless loop, sys.exit() or exception.
+# It leaves why this is a safe-mode boot (or None) in `safe_mode` for main.py, which
+# shares these globals. Flag and button need built-in modules only (see the docs).
 
-# Room to report an exception raised where the heap cannot allocate
-# (the unix port of the virtual board has no such buffer).
-if hasattr(micropython, "alloc_emergency_exception_buf"):
-    micropython.alloc_emergency_exception_buf(100)
+# Written by the build (data/boards.yml): (button, ms after reset in which a press
+# counts, LED, LED lit when low); (log file, its cap).
+BUTTON = None
+LOG = None
+
+
+def _pressed(button, window_ms, led, low):
+    # Held *at* the reset it starts a ROM bootloader (pyboard: a menu): a press just
+    # after counts. ticks_ms() counts from the reset, on through soft resets (no wait).
+    import sys
+    import time
+
+    from machine import Pin, Signal
+
+    if button == "BOOTSEL":
+        from rp2 import bootsel_button as held
+    elif button == "USR":
+        from pyb import LED, Switch
+
+        held, led = Switch(), LED(led)
+    else:
+        held = Signal(Pin(button, Pin.IN, Pin.PULL_UP), invert=True)  # low while held
+    if isinstance(led, (int, str)):
+        led = Signal(Pin(led, Pin.OUT), invert=low)
+    vm = sys.platform == "linux"  # virtual board: starts at the reset, never waits
+    for _ in range((window_ms - (0 if vm else time.ticks_ms())) // 10):
+        if led:
+            led.on()  # lit while a press counts
+        if held():
+            return True  # and left lit in safe mode
+        time.sleep_ms(0 if vm else 10)
+        if led:
+            led.off()
+    return False
 
 
 def _decide():
     import os
-    import sys
 
     try:
         os.stat("SAFE_MODE")
@@ -28,17 +47,14 @@ def _decide():
     except OSError:
         pass
     try:
-        from runtime import target
-
-        hw = __import__("drivers." + sys.platform, None, None, ("button_pressed",))
-        if hw.button_pressed(target.BUTTON, hw.led(target.LED, target.LED_ACTIVE_LOW), target.BUTTON_WINDOW_MS):
+        if BUTTON and _pressed(*BUTTON):
             return "the safe-mode button was pressed after the reset"
-        from runtime import safety
+        from runtime import safety  # the crash-loop guard
 
         return safety.decide()
-    except Exception as e:  # a half-copied lib/, or one built for another board or MicroPython
-        return "boot.py failed: %r (deploy the firmware again: python -m tools deploy)" % e
+    except Exception as e:  # lib/ half-copied, or built for another board
+        return "boot.py failed: %r (deploy again: python -m tools deploy)" % e
 
 
-safe_mode = _decide()  # the reason this is a safe-mode boot, or None
-del _decide, micropython  # main.py shares these globals: keep only the decision
+safe_mode = _decide()
+del _pressed, _decide

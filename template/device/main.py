@@ -8,29 +8,46 @@
 # reaches the REPL, so mpremote can take over the board at any time.
 import gc
 
-# boot.py's decision: why this is a safe-mode boot, or None. On a board boot.py
-# and main.py share their globals (`python -m tools sim` runs them the same way).
+import micropython
+
+# Room to report an exception raised where the heap cannot allocate
+# (the unix port of the virtual board has no such buffer).
+if hasattr(micropython, "alloc_emergency_exception_buf"):
+    micropython.alloc_emergency_exception_buf(100)
+
+# boot.py's decision, left in the globals that boot.py and main.py share on a
+# board (`python -m tools sim` runs them the same way): why this is a safe-mode
+# boot, or None. No boot.py (or one from elsewhere): no decision, no safe mode.
 reason = globals().get("safe_mode")
 
-# 1. The boot log, safe mode, config.json, setup mode. Returns None in safe mode
-#    (the reason is logged and printed here: on a USB board nobody heard boot.py;
-#    the REPL is yours); in setup mode it never returns; else what step 2 needs.
-try:
+if reason:
+    # 0. Safe mode: say why (on a USB board nobody heard boot.py), note it in the
+    #    log and return: the REPL is yours. Nothing of lib/ is imported: a
+    #    half-copied .mpy could hang its import, and safe mode is the way out.
+    print("safe mode: %s; app not started, the REPL is yours" % reason)
+    print("safe mode: fix the cause, then reset the board (mpremote reset)")
+    log = globals().get("LOG")  # boot.py's too: (log file, its cap), or None
+    try:  # one line, while the log is under its cap (runtime/log rotates it later)
+        import time
+
+        with open(log[0], "a") as f:
+            if f.seek(0, 2) < log[1]:
+                ms = time.ticks_ms()
+                f.write("%d.%03d WARNING safe mode: %s\n" % (ms // 1000, ms % 1000, reason))
+    except Exception:  # no log file in this project, or a full flash: the console has it
+        pass
+else:
+    # 1. Boot log, config.json, setup mode. In setup mode it never returns;
+    #    else it returns what the next step needs.
     import runtime
     from runtime import startup
 
-    ready = startup.run(reason)
+    ready = startup.run()
     del startup
     runtime.forget("startup", "config", "safety")
-except Exception as e:  # a half-copied lib/ (an interrupted deploy): safe mode, the REPL stays free
-    print("safe mode: %s" % (reason or "lib/runtime failed"))
-    print("safe mode: lib/runtime failed (%r), nothing logged; the REPL is yours: "
-          "deploy the firmware again (python -m tools deploy)" % e)
-    ready = None
-gc.collect()
+    gc.collect()
 
-# 2. Wi-Fi, app.setup(ctx), then app.loop(ctx) once per tick, for ever.
-if ready:
+    # 2. Wi-Fi, app.setup(ctx), then app.loop(ctx) once per tick, for ever.
     from runtime import heartbeat
 
     heartbeat.run(*ready)

@@ -18,8 +18,7 @@ def target_source(board):
     defaults = json.loads((ROOT / "config.example.json").read_text())
     values = {
         "PROJECT": PROJECT["project"], "BOARD": board, "LABEL": facts["label"], "LED": facts["led"],
-        "LED_ACTIVE_LOW": facts["led_active_low"], "BUTTON": facts["button"],
-        "BUTTON_WINDOW_MS": facts["button_window_ms"], "WDT_MAX_MS": facts["wdt_max_ms"],
+        "LED_ACTIVE_LOW": facts["led_active_low"], "BUTTON": facts["button"], "WDT_MAX_MS": facts["wdt_max_ms"],
         "WIFI": wifi, "COUNTRY": PROJECT["country"], "WATCHDOG": PROJECT["watchdog"],
         "LOG_LEVEL": PROJECT["log_level"], "LOG_FILE": PROJECT["log_file"],
         "LOG_MAX_BYTES": PROJECT["log_max_bytes"], "LOG_BACKUPS": PROJECT["log_backups"],
@@ -28,6 +27,15 @@ def target_source(board):
     lines = ["# Written by `python -m tools build`: this build's board facts and config defaults."]
     lines += [f"{k} = {v!r}" for k, v in values.items()]
     return "\n".join(lines) + "\n"
+
+
+def boot_source(board):
+    """boot.py with this board's safe-mode button and log facts: it reads them before any module."""
+    facts = FACTS[board]
+    button = (facts["button"], facts["button_window_ms"], facts["led"], facts["led_active_low"])
+    log = (PROJECT["log_file"], PROJECT["log_max_bytes"]) if PROJECT["log_file"] else None
+    text = (DEVICE / "boot.py").read_text()
+    return text.replace("\nBUTTON = None\n", f"\nBUTTON = {button!r}\n", 1).replace("\nLOG = None\n", f"\nLOG = {log!r}\n", 1)
 
 
 def sources(board):
@@ -58,6 +66,7 @@ def plan(board, as_py):
         if src.is_file() and src.suffix not in (".py", ".pyi", ".mpy") and "__pycache__" not in src.parts:
             files[src.relative_to(DEVICE).as_posix()] = src
     files["lib/runtime/target." + ("py" if as_py else "mpy")] = target_source(board)
+    files["boot.py"] = boot_source(board)
     return files
 
 

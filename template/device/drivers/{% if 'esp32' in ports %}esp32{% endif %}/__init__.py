@@ -1,10 +1,9 @@
 # Drivers for the ESP32 family (sys.platform "esp32": ESP32, S2, S3, C3, C6).
 # The status LED and the BOOT button (GPIO0, GPIO9 on the C3; low while held)
-# are plain GPIO: drivers/gpio has them. BOOT held *at* the reset starts the
-# ROM bootloader: safe mode wants it pressed a moment later (drivers/gpio).
+# are plain GPIO: drivers/gpio has them.
 import time
 
-from drivers.gpio import button_pressed, http_addr, led, watchdog  # noqa: F401  (this port's driver functions)
+from drivers.gpio import button_held, http_addr, led, watchdog  # noqa: F401  (this port's driver functions)
 
 
 def idle(ms):

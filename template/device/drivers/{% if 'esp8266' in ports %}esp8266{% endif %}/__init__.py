@@ -1,12 +1,10 @@
 # Drivers for the ESP8266 (sys.platform "esp8266"). The status LED and the
 # FLASH button (GPIO0, low while held) are plain GPIO: drivers/gpio has them.
-# FLASH held *at* the reset starts the ROM bootloader: safe mode wants it
-# pressed a moment later (drivers/gpio).
 import time
 
 from machine import WDT
 
-from drivers.gpio import button_pressed, http_addr, led  # noqa: F401  (this port's driver functions)
+from drivers.gpio import button_held, http_addr, led  # noqa: F401  (this port's driver functions)
 
 
 def watchdog(timeout_ms):

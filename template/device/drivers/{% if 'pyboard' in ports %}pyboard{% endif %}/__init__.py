@@ -3,7 +3,7 @@ import time
 
 import pyb
 
-from drivers.gpio import http_addr, pressed_in_window, watchdog  # noqa: F401  (this port's driver functions)
+from drivers.gpio import http_addr, watchdog  # noqa: F401  (this port's driver functions)
 
 
 def led(pin, active_low):
@@ -13,10 +13,9 @@ def led(pin, active_low):
     return pyb.LED(pin)
 
 
-def button_pressed(pin, led, window_ms):
-    # The USR switch (pyb.Switch) reads True while pressed. Held while the board
-    # resets, it starts the pyboard's own boot menu: press it a moment later.
-    return pressed_in_window(pyb.Switch(), led, window_ms)
+def button_held(pin):
+    # The USR switch (pyb.Switch) reads True while pressed.
+    return pyb.Switch()()
 
 
 def idle(ms):

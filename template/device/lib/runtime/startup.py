@@ -1,4 +1,4 @@
-# The first step of the boot story (main.py): safe mode, config.json, setup mode.
+# The first step of the boot story (main.py): the boot log, config.json, setup mode.
 #
 # Everything here runs once per boot. main.py drops this module (and config,
 # safety) once run() returns, so none of it holds heap while the app runs.
@@ -8,17 +8,13 @@ from runtime import config, safety, target
 from runtime.log import Log
 
 
-def run(safe_mode):
-    # safe_mode: boot.py's reason for a safe-mode boot, or None.
-    # Returns (log, hw, conf, reset_cause) when the app may start, None in safe mode.
+def run():
+    # Returns (log, hw, conf, reset_cause) for the app; in setup mode it never returns.
+    # (Safe mode never gets here: main.py handles it without lib/.)
     log = Log(target.LOG_LEVEL, target.LOG_FILE, target.LOG_MAX_BYTES, target.LOG_BACKUPS)
+    hw = safety.driver()
     cause = safety.reset_cause()
     log.info("boot: %s on %s, reset cause %s", target.PROJECT, target.LABEL, cause)
-    if safe_mode:  # logged, so on the console too: boot.py prints nothing (USB boards miss it)
-        log.warning("safe mode: %s; app not started, the REPL is yours", safe_mode)
-        log.info("safe mode: fix the cause, then reset the board (mpremote reset)")
-        return None
-    hw = safety.driver()
     conf, problem = config.load(target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None)
     if conf is None:
         return setup_mode(log, hw, problem)  # it never returns

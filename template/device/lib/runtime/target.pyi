@@ -9,7 +9,6 @@ LABEL: str
 LED: int | str | None
 LED_ACTIVE_LOW: bool
 BUTTON: int | str
-BUTTON_WINDOW_MS: int
 WDT_MAX_MS: int | None
 WIFI: bool
 COUNTRY: str | None
