@@ -173,13 +173,16 @@ def check_boot(p):
             p.add(ERROR, "boot-loop", boot, node.lineno, "while loop in boot.py",
                   "a loop that does not end here hangs the board before main.py and the REPL",
                   "move the loop into main.py or app.loop(ctx)")
+    # A wait inside `for ... in range(...)` is a bounded poll: the safe-mode button's window.
+    polled = {n for loop in ast.walk(tree) if isinstance(loop, ast.For) and isinstance(loop.iter, ast.Call)
+              and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "range" for n in ast.walk(loop)}
     for node, name in _calls(tree):
         if name in ("sys.exit", "machine.soft_reset", "exit", "machine.reset", "machine.deepsleep",
                     "machine.lightsleep"):
             p.add(ERROR, "boot-exit", boot, node.lineno, f"{name}() in boot.py",
                   "every boot would restart or sleep again before the REPL: an endless reboot loop",
                   "let boot.py finish; to skip the app, main.py returns")
-        elif name in ("time.sleep", "time.sleep_ms", "time.sleep_us"):
+        elif name in ("time.sleep", "time.sleep_ms", "time.sleep_us") and node not in polled:
             p.add(ERROR, "boot-sleep", boot, node.lineno, f"{name}() in boot.py",
                   "mpremote gives boot.py at most 10 s, and every boot waits for it",
                   "wait in main.py or app.setup(ctx) instead")
