@@ -105,6 +105,12 @@ def button_text(b):
     return f"GPIO{button}, held means low"
 
 
+def press_text(b):
+    """How to reach safe mode with the button: pressed in a window just after the reset."""
+    press = b["safe_mode_press"]
+    return f"{press[0].upper()}{press[1:]} (the window ends {b['button_window_ms']} ms after the reset)"
+
+
 def led_text(b):
     led = b["led"]
     if led is None:
@@ -154,6 +160,7 @@ def board_page(bid, b):
         ("Wi-Fi", wifi_text(b)),
         ("Watchdog timeout", watchdog_text(b)),
         ("Safe-mode button", button_text(b)),
+        ("Safe mode with the button", press_text(b)),
         ("Status LED", led_text(b)),
         ("Type stubs (in the project's requirements-dev.txt)", f"`{b['stubs']}`"),
     ]
