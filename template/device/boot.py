@@ -38,7 +38,7 @@ def _pressed(button, window_ms, led, low):
     return False
 
 
-def _decide():
+def _decide(pressed):
     import os
 
     try:
@@ -47,7 +47,7 @@ def _decide():
     except OSError:
         pass
     try:
-        if BUTTON and _pressed(*BUTTON):
+        if BUTTON and pressed(*BUTTON):
             return "the safe-mode button was pressed after the reset"
         from runtime import safety  # the crash-loop guard
 
@@ -56,5 +56,5 @@ def _decide():
         return "boot.py failed: %r (deploy again: python -m tools deploy)" % e
 
 
-safe_mode = _decide()
+safe_mode = _decide(_pressed)
 del _pressed, _decide

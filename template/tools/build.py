@@ -35,7 +35,8 @@ def boot_source(board):
     button = (facts["button"], facts["button_window_ms"], facts["led"], facts["led_active_low"])
     log = (PROJECT["log_file"], PROJECT["log_max_bytes"]) if PROJECT["log_file"] else None
     text = (DEVICE / "boot.py").read_text()
-    return text.replace("\nBUTTON = None\n", f"\nBUTTON = {button!r}\n", 1).replace("\nLOG = None\n", f"\nLOG = {log!r}\n", 1)
+    text = text.replace("\nBUTTON = None\n", f"\nBUTTON = {button!r}\n", 1)
+    return text.replace("\nLOG = None\n", f"\nLOG = {log!r}\n", 1)
 
 
 def sources(board):
