@@ -52,7 +52,7 @@ def _decide(pressed):
         from runtime import safety  # the crash-loop guard
 
         return safety.decide()
-    except Exception as e:  # lib/ half-copied, or built for another board
+    except Exception as e:  # lib/ half-copied, or another board's
         return "boot.py failed: %r (deploy again: python -m tools deploy)" % e
 
 
