@@ -2,7 +2,7 @@
 # It leaves why this is a safe-mode boot (or None) in `safe_mode` for main.py, which
 # shares these globals. Flag and button need built-in modules only (see the docs).
 
-# Written by the build (data/boards.yml): (button, ms after reset in which a press
+# The build writes (data/boards.yml): (button, ms after reset in which a press
 # counts, LED, LED lit when low); (log file, its cap).
 BUTTON = None
 LOG = None
