@@ -26,14 +26,15 @@ if reason:
     #    half-copied .mpy could hang its import, and safe mode is the way out.
     print("safe mode: %s; app not started, the REPL is yours" % reason)
     print("safe mode: fix the cause, then reset the board (mpremote reset)")
-    log = globals().get("LOG")  # boot.py's too: (log file, its cap), or None
     try:  # one line, while the log is under its cap (runtime/log rotates it later)
         import time
 
-        with open(log[0], "a") as f:
-            if f.seek(0, 2) < log[1]:
+        path, cap = globals()["LOG"]  # boot.py's too: (log file, its cap), or None
+        with open(path, "a") as f:
+            if f.seek(0, 2) < cap:
                 ms = time.ticks_ms()
-                f.write("%d.%03d WARNING safe mode: %s\n" % (ms // 1000, ms % 1000, reason))
+                line = "%d.%03d WARNING safe mode: %s\n" % (ms // 1000, ms % 1000, reason)  # pyright: ignore[reportOperatorIssue]
+                f.write(line)
     except Exception:  # no log file in this project, or a full flash: the console has it
         pass
 else:
