@@ -22,7 +22,7 @@ def _pressed(button, window_ms, led, low):
     elif button == "USR":
         from pyb import LED, Switch
 
-        held, led = Switch(), LED(led)
+        held, led = Switch(), led and LED(led)
     else:
         held = Signal(Pin(button, Pin.IN, Pin.PULL_UP), invert=True)
     if isinstance(led, (int, str)):
