@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import CATALOGUE, ROOT, tool
 
 BOARDS = ["rp2_pico", "esp8266"]
