@@ -6,9 +6,13 @@
 #                        ROM's USB bootloader, not MicroPython (tools/vm/simboot.py)
 #   MPSIM_PIN_BOOTSEL=0  (`python -m tools sim --hold-button`): pressed just after the reset
 import os
+import sys
 
 _reads = 0
 _press = os.getenv("MPSIM_BOOTSEL") or ("100-" if os.getenv("MPSIM_PIN_BOOTSEL") == "0" else "")
+if _press.startswith("0-"):  # imported by simboot before boot.py: this is the reset
+    print("sim: BOOTSEL held at the reset: the chip starts its USB bootloader (a drive), not MicroPython")
+    sys.exit(1)
 
 
 def bootsel_button():

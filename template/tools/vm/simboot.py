@@ -12,10 +12,8 @@ import sys
 if int(os.getenv("MPSIM_FLASH_BYTES") or 0):
     import simflash  # noqa: F401  (a small flash: writes beyond it fail with ENOSPC)
 
-if os.getenv("MPSIM_PORT") == "rp2" and (os.getenv("MPSIM_BOOTSEL") or "").startswith("0-"):
-    # Held while the chip resets, BOOTSEL starts the ROM's USB bootloader: no MicroPython.
-    print("sim: BOOTSEL held at the reset: the chip starts its USB bootloader (a drive), not MicroPython")
-    sys.exit(1)
+if os.getenv("MPSIM_PORT") == "rp2":
+    import rp2  # noqa: F401  (BOOTSEL held at the reset: the ROM's bootloader, not MicroPython)
 
 
 def _run(name, into):
