@@ -297,12 +297,15 @@ def _boot_hazards(p, path, tree, where, strict):
                       "a loop without break or return hangs the board before main.py and the REPL if boot "
                       "reaches it", "move the loop out of the modules boot.py imports (into app.loop(ctx))")
     in_functions = _inside_functions(tree) if not strict else set()
+    # A wait inside `for ... in range(...)` is a bounded poll: the safe-mode button's window.
+    polled = {id(n) for loop in ast.walk(tree) if isinstance(loop, ast.For) and isinstance(loop.iter, ast.Call)
+              and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "range" for n in ast.walk(loop)}
     for node, name in _calls(tree):
         if name in EXITS and (strict or name not in SLEEPS):  # a driver may idle in lightsleep
             p.add(ERROR, "boot-exit", path, node.lineno, f"{name}() in {where}",
                   "every boot would restart or sleep again before the REPL: an endless reboot loop",
                   "let boot.py finish; to skip the app, main.py returns")
-        elif name in SLEEPS and (strict or id(node) not in in_functions or _long_sleep(node, SLEEPS[name])):
+        elif name in SLEEPS and id(node) not in polled and (strict or id(node) not in in_functions or _long_sleep(node, SLEEPS[name])):
             p.add(ERROR, "boot-sleep", path, node.lineno, f"{name}() in {where}",
                   "mpremote gives boot.py at most 10 s, and every boot waits for it",
                   "wait in main.py or app.setup(ctx) instead")

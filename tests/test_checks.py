@@ -86,6 +86,16 @@ def test_boot_py_mistakes(project, code_, source, words):
     assert f.fix
 
 
+def test_boot_py_may_sleep_only_in_a_bounded_poll(project):
+    # The safe-mode button's window: a `for ... in range(...)` poll may wait; a bare sleep may not.
+    boot = project / "device" / "boot.py"
+    append(boot, "import time\nfor _ in range(3):\n    time.sleep_ms(10)\n")
+    assert not [f for f in run(project) if f.code == "boot-sleep"]
+    append(boot, "time.sleep_ms(10)\n")
+    [f] = only(run(project), "boot-sleep")
+    assert f.line == len(boot.read_text().splitlines())
+
+
 def test_boot_py_over_its_budget(project):
     append(project / "device" / "boot.py", "# padding\n" * 300)
     [f] = only(run(project), "boot-size")

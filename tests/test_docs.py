@@ -126,6 +126,7 @@ def test_every_board_has_a_page_with_its_catalogue_facts(site, board):
                 f"{facts['fs_kib'] * 256} bytes"]
     if facts["wdt_max_ms"] is not None:
         expected.append(f"{facts['wdt_max_ms']} ms")
+    expected += [facts["safe_mode_press"][1:], f"{facts['button_window_ms']} ms after the reset"]
     for value in expected:
         assert str(value) in text, f"boards/{board}: {value!r} missing"
 
@@ -142,3 +143,12 @@ def test_no_marker_is_left_unrendered(site):
     for page in site.rglob("*.html"):
         assert not re.search(r"&lt;!--\s*(boards|question|fact):|<!--\s*(boards|question|fact):",
                              page.read_text(encoding="utf-8")), page
+
+
+@pytest.mark.parametrize("board", sorted(CATALOGUE))
+def test_the_safe_mode_press_names_its_window_and_never_says_hold_at_reset(board):
+    facts = CATALOGUE[board]
+    press = facts["safe_mode_press"]
+    assert f"within {facts['button_window_ms'] / 1000:g} s" in press, f"{board}: {press!r} misses its window"
+    assert press.startswith("reset, then press ") and "hold" not in press.lower(), press
+    assert ("LED is lit" in press) == (facts["led"] is not None), f"{board}: the LED shows the window when there is one"

@@ -143,5 +143,7 @@ def test_readme_describes_each_chosen_board(copie):
     assert "isconnected()" in sections["esp8266"] and "1.6 s" in sections["esp8266"]
     assert "BOOTSEL" in sections["rp2_pico_w"] and 'network.country("DE")' in sections["rp2_pico_w"]
     assert "USR" in sections["pyboard"] and "pyb.LED(1)" in sections["pyboard"] and "no radio" in sections["pyboard"]
+    for board in sections:  # the safe-mode press comes from the catalogue: just after the reset, never held at it
+        assert CATALOGUE[board]["safe_mode_press"] in " ".join(sections[board].split()), board
     for heading in ("## Lint and type check", "## pre-commit", "## Continuous integration", "## Editor"):
         assert heading in readme, heading

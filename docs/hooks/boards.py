@@ -9,6 +9,7 @@ the docs cannot drift from the template:
 - markers in hand-written pages, replaced in on_page_markdown:
     <!-- boards:table -->     comparison of every board
     <!-- boards:memory -->    heap and flash figures of every board
+    <!-- boards:safe-mode --> how each board's safe-mode button is pressed (its window)
     <!-- question:NAME -->    type, default and help text of a copier.yml question
     <!-- fact:BOARD.FIELD --> one value of the catalogue, inline (e.g. fact:esp8266.chip_free_kib)
 - a warning (an error under `mkdocs build --strict`) for every question of copier.yml
@@ -105,6 +106,12 @@ def button_text(b):
     return f"GPIO{button}, held means low"
 
 
+def press_text(b):
+    """How to reach safe mode with the button: pressed in a window just after the reset."""
+    press = b["safe_mode_press"]
+    return f"{press[0].upper()}{press[1:]} (the window ends {b['button_window_ms']} ms after the reset)"
+
+
 def led_text(b):
     led = b["led"]
     if led is None:
@@ -142,6 +149,12 @@ def memory_table(cat, prefix="boards/"):
                    kib(b["fs_kib"]), f"{log_budget(b)} bytes"] for bid, b in cat.items()])
 
 
+def safe_mode_table(cat, prefix="boards/"):
+    return table(["Board", "Safe mode with the button", "Window"],
+                 [[f"[{short_label(b)}]({prefix}{bid}.md)", b["safe_mode_press"],
+                   f"{b['button_window_ms']} ms after the reset"] for bid, b in cat.items()])
+
+
 def board_page(bid, b):
     facts = [
         ("Board id (answer to `boards`)", f"`{bid}`"),
@@ -154,6 +167,7 @@ def board_page(bid, b):
         ("Wi-Fi", wifi_text(b)),
         ("Watchdog timeout", watchdog_text(b)),
         ("Safe-mode button", button_text(b)),
+        ("Safe mode with the button", press_text(b)),
         ("Status LED", led_text(b)),
         ("Type stubs (in the project's requirements-dev.txt)", f"`{b['stubs']}`"),
     ]
@@ -253,6 +267,8 @@ def on_page_markdown(markdown, page, config, files):
             return board_table(cat)
         if kind == "boards" and name == "memory":
             return memory_table(cat, prefix + "boards/")
+        if kind == "boards" and name == "safe-mode":
+            return safe_mode_table(cat, prefix + "boards/")
         if kind == "fact":
             board, _, field = name.partition(".")
             if board in cat and field in cat[board]:

@@ -175,7 +175,7 @@ def test_safe_mode_button_keeps_the_app_off(tmp_path):
     flash_with(tmp_path, CONFIG)
     out = sim(tmp_path, "--hold-button", "--ticks", "5")
     assert out.returncode == 1 and "error: the firmware returned to the REPL (safe mode: " in out.stderr, out.stderr
-    assert "safe mode: the safe-mode button was held at boot" in out.stdout
+    assert "safe mode: the safe-mode button was pressed after the reset" in out.stdout
     assert "app:" not in out.stdout and "sim: watchdog started" not in out.stdout
     assert "returned to the REPL" in out.stdout
 

@@ -47,7 +47,8 @@ def parser():
             p.add_argument("--flash", help="folder used as the board's flash (default: .sim/<board>)")
             p.add_argument("--ticks", type=count(0), default=0, help="stop cleanly after N ticks (0: run until Ctrl-C)")
             p.add_argument("--heap", type=count(2048), help="heap in bytes (default: the board's modeled heap)")
-            p.add_argument("--hold-button", action="store_true", help="hold the safe-mode button at boot")
+            p.add_argument("--hold-button", action="store_true",
+                           help="press the safe-mode button just after the reset, inside its window")
             p.add_argument("--wifi", choices=("ok", "fail", "drop"), default="ok",
                            help="fake Wi-Fi: ok, fail (never connects), drop (lost at tick 5, back at tick 15)")
             p.add_argument("--reset-cause", default="PWRON_RESET",

@@ -30,6 +30,16 @@ def target_source(board):
     return "\n".join(lines) + "\n"
 
 
+def boot_source(board):
+    """boot.py with this board's safe-mode button and log facts: it reads them before any module."""
+    facts = FACTS[board]
+    button = (facts["button"], facts["button_window_ms"], facts["led"], facts["led_active_low"])
+    log = (PROJECT["log_file"], PROJECT["log_max_bytes"]) if PROJECT["log_file"] else None
+    text = (DEVICE / "boot.py").read_text()
+    text = text.replace("\nBUTTON = None\n", f"\nBUTTON = {button!r}\n", 1)
+    return text.replace("\nLOG = None\n", f"\nLOG = {log!r}\n", 1)
+
+
 def sources(board):
     """(source, path on the board) for every device file this board's build holds."""
     port = FACTS[board]["port"]
@@ -75,6 +85,7 @@ def plan(board, as_py):
     for src, rel in data_files():
         files[rel.as_posix()] = src
     files["lib/runtime/target." + ("py" if as_py else "mpy")] = target_source(board)
+    files["boot.py"] = boot_source(board)
     return files
 
 

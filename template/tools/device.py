@@ -86,8 +86,9 @@ class Board:
         except self._errors:
             raise Failure(
                 f"the board on {self.name} does not answer mpremote's raw REPL: boot.py may loop or "
-                "take longer than 10 s, or a running watchdog resets the board; hold the safe-mode "
-                "button while resetting it (or create SAFE_MODE / NO_WATCHDOG on it) and retry") from None
+                "take longer than 10 s, a running watchdog resets the board, or a half-copied .mpy hangs "
+                "its import; reset it and press the safe-mode button while the LED is lit (or create "
+                "SAFE_MODE / NO_WATCHDOG on it), then retry") from None
 
     def exec(self, code):
         """Run code in the raw REPL and return its output as text; a device error is a Failure."""

@@ -3,7 +3,8 @@
 # virtual board. Every folder offers the same functions:
 #
 #   led(pin, active_low)  -> the status LED (on/off/value) or None
-#   button_held(pin)      -> True while the safe-mode button is held
+#   button_held(pin)      -> True while a button is held (boot.py reads the
+#                            safe-mode button itself, with built-in modules only)
 #   watchdog(timeout_ms)  -> a started watchdog with feed()
 #   idle(ms)              -> wait until the next tick
 #   http_addr()           -> (host, port) of the setup page (Wi-Fi ports only)

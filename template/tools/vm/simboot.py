@@ -1,7 +1,9 @@
 # Boots the virtual board like a real one: boot.py, then main.py (skipped when
-# boot.py raised), then "the REPL". Under `sim` the REPL ends the run; under
-# `sim --serve` the interpreter's own REPL follows (micropython -i), and a soft
-# reset from the raw REPL (MPSIM_BOOT=boot) runs boot.py only, as on a board.
+# boot.py raised), then "the REPL". As on a board, both files run in one global
+# namespace (boot.py leaves its decision there for main.py). Under `sim` the REPL
+# ends the run; under `sim --serve` the interpreter's own REPL follows
+# (micropython -i), and a soft reset from the raw REPL (MPSIM_BOOT=boot) runs
+# boot.py only, as on a board.
 # The firmware runs inside this module's import, so it stays small: its code
 # shares the modeled heap with the firmware.
 import sys
@@ -13,32 +15,38 @@ sys.modules["os"] = os  # every `import os` gets the board's statvfs
 if int(os.getenv("MPSIM_FLASH_BYTES") or 0):
     import simflash  # noqa: F401  (a small flash: writes beyond it fail with ENOSPC)
 
+if os.getenv("MPSIM_PORT") == "rp2":
+    import rp2  # noqa: F401  (BOOTSEL held at the reset: the ROM's bootloader, not MicroPython)
 
-def _has(name):
+
+def _run(name, into):
     # Like a board, a flash without boot.py or main.py simply skips it.
     try:
-        return bool(os.stat(name))
+        with open(name) as f:
+            code = compile(f.read(), name, "exec")
     except OSError:
-        return False
+        return
+    exec(code, into)
 
 
 # Exit code under `sim` once the REPL is reached: 3 the firmware returned to it (safe mode),
 # 1 boot.py raised, 0 Ctrl-C stopped it (tools/sim.py says which).
 _end = 3
+_globals = {"__name__": "__main__"}
 try:
-    if _has("boot.py") or _has("boot.mpy"):
-        import boot  # noqa: F401
+    _run("boot.py", _globals)
 except Exception as e:
     sys.print_exception(e)
     print("sim: boot.py raised, so main.py is skipped")
     _end = 1
-if _end == 3 and os.getenv("MPSIM_BOOT") != "boot" and _has("main.py"):
+if _end == 3 and os.getenv("MPSIM_BOOT") != "boot":
     try:
-        import main  # noqa: F401
+        _run("main.py", _globals)
     except KeyboardInterrupt as e:
         sys.print_exception(e)
         print("sim: Ctrl-C: the firmware stopped")
         _end = 0
+del _globals
 if not os.getenv("MPSIM_SERVE"):
     print("sim: firmware returned to the REPL")
     sys.exit(_end)

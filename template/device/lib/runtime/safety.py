@@ -1,20 +1,17 @@
-# Safe mode, the crash-loop guard and the reset cause: boot-time decisions.
+# The crash-loop guard and the reset cause: boot-time decisions.
 #
-# A boot is a safe-mode boot (app not started, REPL free) when:
-#   - the file SAFE_MODE exists on the flash,
-#   - the board's safe-mode button is held during boot, or
-#   - the app crashed in the last few boots before it ran stably.
+# A boot is a safe-mode boot (app not started, REPL free) when the file SAFE_MODE
+# exists, the safe-mode button was pressed just after the reset (boot.py checks
+# those two first), or the app crashed in the last few boots before it ran stably
+# (decide(), called by boot.py).
 import os
 import sys
 
 from micropython import const
 
-from runtime import CRASH_COUNT, target
+from runtime import CRASH_COUNT
 
-SAFE_FLAG = "SAFE_MODE"
 _MAX_CRASH_BOOTS = const(3)
-
-reason = None  # why this boot is a safe-mode boot, or None
 _driver = None
 
 
@@ -54,22 +51,15 @@ def _set_crash_boots(n):
 
 
 def decide():
-    # Called by boot.py. Never raises: boot.py must not fail.
-    global reason
-    try:
-        if reset_cause() == "PWRON_RESET":
-            _set_crash_boots(0)  # power was cut or first applied: not a crash
-        if exists(SAFE_FLAG):
-            reason = "the file %s is present (delete it to leave safe mode)" % SAFE_FLAG
-        elif driver().button_held(target.BUTTON):
-            reason = "the safe-mode button was held at boot"
-        elif _crash_boots() >= _MAX_CRASH_BOOTS:
-            reason = "the app crashed in %d boots in a row before running stably" % _crash_boots()
-            _set_crash_boots(0)  # the next reset tries the app again
-    except Exception as e:
-        reason = "the safe-mode check failed (%r)" % e
-    if reason:
-        print("safe mode:", reason)
+    # Called by boot.py: the reason this is a safe-mode boot, or None.
+    if reset_cause() == "PWRON_RESET":
+        _set_crash_boots(0)  # power was cut or first applied: not a crash
+        return None
+    n = _crash_boots()
+    if n < _MAX_CRASH_BOOTS:
+        return None
+    _set_crash_boots(0)  # the next reset tries the app again
+    return "the app crashed in %d boots in a row before running stably" % n
 
 
 def app_starting():

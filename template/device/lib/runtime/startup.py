@@ -1,4 +1,4 @@
-# The first step of the boot story (main.py): safe mode, config.json, setup mode.
+# The first step of the boot story (main.py): the boot log, config.json, setup mode.
 #
 # Everything here runs once per boot. main.py drops this module (and config,
 # safety) once run() returns, so none of it holds heap while the app runs.
@@ -9,15 +9,12 @@ from runtime.log import Log
 
 
 def run():
-    # Returns (log, hw, conf, reset_cause) when the app may start, None in safe mode.
+    # Returns (log, hw, conf, reset_cause) for the app; in setup mode it never returns.
+    # (Safe mode never gets here: main.py handles it without lib/.)
     log = Log(target.LOG_LEVEL, target.LOG_FILE, target.LOG_MAX_BYTES, target.LOG_BACKUPS)
     hw = safety.driver()
     cause = safety.reset_cause()
     log.info("boot: %s on %s, reset cause %s", target.PROJECT, target.LABEL, cause)
-    if safety.reason:
-        log.warning("safe mode: %s; app not started, the REPL is yours", safety.reason)
-        log.info("safe mode: fix the cause, then reset the board (mpremote reset)")
-        return None
     conf, problem = config.load(*config.rules(target))
     if conf is None:
         return setup_mode(log, hw, problem)  # it never returns
