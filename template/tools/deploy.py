@@ -530,8 +530,8 @@ def apply(dev, plan, local, say):
             reason = f"the board's flash is full (ENOSPC) while writing {p}"
         raise Failure(f"{reason}: {kept}; free some flash or shrink the build, then deploy again") from None
     journal = {"put": switch_order(plan.put), "remove": plan.remove, "rmdir": plan.rmdir}
+    say(f"switching: {len(journal['put'])} to rename into place, {len(plan.remove)} to remove")
     write_atomic(dev, JOURNAL, json.dumps(journal))
-    say(f"switching: {len(journal['put'])} renamed into place, {len(plan.remove)} removed")
     switch(dev)
 
 
