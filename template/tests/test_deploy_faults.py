@@ -484,7 +484,11 @@ def test_a_full_flash_keeps_the_previous_firmware(served_project, tmp_path):
     files = {name: build_of(d) for name, d in builds.items()}
     flash = tmp_path / "flash"
     flash.mkdir()
-    size = sum(len(d) for d in files["old"].values()) + 1500  # the old build fits; old + new do not
+    # Room for the old build (a 4 KiB block a file, with margin), not for a new one with a blob.
+    size = 4096 * (len(files["old"]) + 9)
+    huge = tmp_path / "huge"
+    shutil.copytree(builds["new"], huge)
+    (huge / "lib" / "blob.bin").write_bytes(random.Random(SEED).randbytes(size + 4096))
     board = Served(project, flash, "--flash-size", str(size))
     try:
         sys_code = ("import sys; sys.path.insert(0, %r); from pathlib import Path; from tools import deploy; "
@@ -493,7 +497,7 @@ def test_a_full_flash_keeps_the_previous_firmware(served_project, tmp_path):
                                        cwd=project, capture_output=True, text=True, timeout=60)
         first = run(builds["old"])
         assert first.returncode == 0, first.stderr
-        out = run(builds["new"])
+        out = run(huge)
         assert out.returncode == 1
         error = out.stderr.strip().splitlines()[-1]
         assert "ENOSPC" in error or "nothing was copied" in error, out.stderr
@@ -520,7 +524,7 @@ def test_a_deploy_outlasts_the_apps_watchdog(served_project, tmp_path):
     code = ("import sys; sys.path.insert(0, %r); from pathlib import Path; from tools import deploy; "
             "deploy.deploy(%r, Path(sys.argv[1]), %r)")
     run = lambda b: subprocess.run([sys.executable, "-c", code % (str(project), BOARD, board.port), b],  # noqa: E731
-                                   cwd=project, capture_output=True, text=True, timeout=120)
+                                   cwd=project, capture_output=True, text=True, timeout=60)
     try:
         (flash / "config.json").write_text(json.dumps({"wifi_ssid": "home", "loop_interval_ms": 100,
                                                        "watchdog_ms": 400}))
