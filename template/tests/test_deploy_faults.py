@@ -271,7 +271,9 @@ def phase_of(lines):
     """Where a deploy was when it stopped: the last progress line it printed."""
     if not lines:
         return "connect/survey"
-    return "write" if lines[-1].startswith("[") else lines[-1].split(" ")[0].rstrip(":")
+    last = lines[-1]
+    return ("write" if last.startswith("[") else "switch" if last.startswith("switching") else
+            "clean" if last.startswith("removing") else "reset")
 
 
 def test_a_deploy_killed_after_any_exec_leaves_a_bootable_board(fake, tmp_path):
@@ -427,19 +429,22 @@ def test_deploys_killed_at_random_moments_never_brick_the_board(served_project, 
     code = ("import sys; sys.path.insert(0, %r); from pathlib import Path; from tools import deploy; "
             "deploy.deploy(%r, Path(sys.argv[1]), %r, say=lambda s: print(s, flush=True))")
     try:
-        t0 = time.monotonic()
-        assert subprocess.run([sys.executable, "-c", code % (str(project), BOARD, board.port), builds["old"]],
-                              cwd=project, capture_output=True, timeout=60).returncode == 0
-        took = time.monotonic() - t0  # a whole deploy, from the start of its process
+        took = {}
+        for name in ("old", "new", "old"):
+            t0 = time.monotonic()
+            assert subprocess.run([sys.executable, "-c", code % (str(project), BOARD, board.port), builds[name]],
+                                  cwd=project, capture_output=True, timeout=60).returncode == 0
+            took[name] = time.monotonic() - t0  # the deploy of a change, from the start of its process
         current = "old"
         for i in range(KILLS):
             target = "new" if current == "old" else "old"
-            # Half the kills land just after a progress line (in a write, the journal, the
-            # switch), half anywhere in the deploy's time (starting, connecting, surveying).
+            # Half the kills land just after the line that starts a write or the switch, half
+            # anywhere in the deploy's time (mostly starting, connecting, surveying).
+            writes = 1 + sum(files[target].get(p) != files[current].get(p) for p in files[target])
             if rng.random() < 0.5:
-                after_line, delay = rng.randrange(1, 5), rng.uniform(0, 0.03)
+                after_line, delay = rng.randrange(1, writes + 2), rng.uniform(0, 0.03)
             else:
-                after_line, delay = 0, rng.uniform(0, took)
+                after_line, delay = 0, rng.uniform(0, took[target])
             proc = subprocess.Popen([sys.executable, "-u", "-c", code % (str(project), BOARD, board.port),
                                      builds[target]], cwd=project, stdout=subprocess.PIPE,
                                     stderr=subprocess.DEVNULL, text=True)

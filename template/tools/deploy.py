@@ -145,7 +145,7 @@ os.remove(%(journal)r)
 print("S", len(_j["put"]), len(_j["remove"]))
 """
 
-CLEAN = HELPERS + r"""
+CLEAN = r"""
 _rmtree(%(staging)r)
 for p in %(leftovers)r:
     if _ex(p):
@@ -470,27 +470,31 @@ def _only_these(found, local):
     return found
 
 
-def switch(dev):
+def switch(dev, journal=None):
     """Carry out the journal on the board, in one exec (fast: the window of mixed modules is
-    the time of a few renames)."""
-    out = dev.exec(SWITCH % {"journal": JOURNAL, "staging": STAGING, "manifest": MANIFEST})
+    the time of a few renames). With journal, it is written first (whole, then renamed), in
+    the same exec: a deploy cut short while sending it leaves the old firmware as it was."""
+    code = atomic(JOURNAL, json.dumps(journal)) if journal else ""
+    out = dev.exec(code + SWITCH % {"journal": JOURNAL, "staging": STAGING, "manifest": MANIFEST})
     if not any(line.startswith("S ") for line in out.splitlines()):
         raise Failure(f"the switch on the board did not finish: {out.strip()[-200:]!r}; deploy again")
 
 
-def write_atomic(dev, path, text):
-    dev.exec(ATOMIC % {"tmp": path + ".tmp", "path": path, "text": text})
+def atomic(path, text):
+    """Code that writes a small text file whole: a tmp copy, then a rename over the file."""
+    return ATOMIC % {"tmp": path + ".tmp", "path": path, "text": text}
 
 
 def stage(dev, path, data, hashes):
-    """Write data under .staging/, a chunk per exec, then check its size and hash on the board."""
+    """Write data under .staging/, a chunk per exec, then check its size and hash on the board
+    (with the helpers the session defined in `prepare`)."""
     target = f"{STAGING}/{path}"
     chunks = [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)] or [b""]
     for i, chunk in enumerate(chunks):
         code = f"f=open({target!r},'wb')\nw=f.write\n" if i == 0 else ""
         code += f"w({chunk!r})\n"
         if i == len(chunks) - 1:
-            code += f"f.close()\n{HELPERS}\nprint('V', os.stat({target!r})[6], _sum({target!r}))\n"
+            code += f"f.close()\nprint('V', os.stat({target!r})[6], _sum({target!r}))\n"
         out = dev.exec(code)
     got = [line.split() for line in out.splitlines() if line.startswith("V ")]
     want = [str(len(data)), sha(data) if hashes else "-"]
@@ -499,29 +503,37 @@ def stage(dev, path, data, hashes):
                       f"instead of {len(data)} bytes, sha256 {want[1][:12]})")
 
 
-def apply(dev, plan, local, say):
+def prepare(plan, local):
+    """The first exec of a change: the helpers for this session, an interrupted deploy's
+    leftovers removed, the manifest made the union of the old and new files (before any write,
+    so none is ever forgotten), the folders of .staging/."""
+    code = HELPERS
     if plan.clean:
-        say("removing what an interrupted deploy left (.staging/)")
-        dev.exec(CLEAN % {"staging": STAGING, "leftovers": LEFTOVERS})
-    if not plan:
-        return
-    if MANIFEST in local:  # before any write: the old and the new files, so none is ever forgotten
+        code += CLEAN % {"staging": STAGING, "leftovers": LEFTOVERS}
+    if MANIFEST in local:
         union = sorted((plan.manifest or set()) | set(json.loads(local[MANIFEST])))
         if set(union) != plan.manifest:
-            write_atomic(dev, MANIFEST, json.dumps(union) + "\n")
-    total = len(plan.put)
+            code += atomic(MANIFEST, json.dumps(union) + "\n")
     dirs = sorted({str(d) for p in plan.put for d in PurePosixPath(STAGING, p).parents if str(d) != "."},
                   key=lambda d: d.count("/"))
-    p = STAGING
+    return code + f"for d in {dirs!r}:\n if not _ex(d):\n  os.mkdir(d)\n"
+
+
+def apply(dev, plan, local, say):
+    if not plan and not plan.clean:
+        return
+    if plan.clean:
+        say("removing what an interrupted deploy left (.staging/)")
+    total, p = len(plan.put), STAGING
     try:
-        if plan.put:
-            dev.exec(f"import os\nfor d in {dirs!r}:\n try:\n  os.mkdir(d)\n except OSError:\n  pass\n")
+        dev.exec(prepare(plan, local))
         for step, p in enumerate(sorted(plan.put, key=lambda p: p == MANIFEST), 1):
             say(f"[{step}/{total}] write {p} ({len(local[p])} bytes)")
             stage(dev, p, local[p], plan.hashes)
     except Failure as e:
-        try:
-            dev.exec(CLEAN % {"staging": STAGING, "leftovers": LEFTOVERS})
+        try:  # close the file a failed write left open, then remove what was staged
+            dev.exec("try:\n f.close()\nexcept Exception:\n pass\n" + HELPERS
+                     + CLEAN % {"staging": STAGING, "leftovers": LEFTOVERS})
             kept = "the staged files were removed and the board keeps its previous firmware"
         except Failure:
             kept = "the board keeps its previous firmware (the next deploy removes the staged files)"
@@ -529,10 +541,11 @@ def apply(dev, plan, local, say):
         if "ENOSPC" in reason or "28" in reason.split(":")[-1]:
             reason = f"the board's flash is full (ENOSPC) while writing {p}"
         raise Failure(f"{reason}: {kept}; free some flash or shrink the build, then deploy again") from None
+    if not plan:
+        return
     journal = {"put": switch_order(plan.put), "remove": plan.remove, "rmdir": plan.rmdir}
     say(f"switching: {len(journal['put'])} to rename into place, {len(plan.remove)} to remove")
-    write_atomic(dev, JOURNAL, json.dumps(journal))
-    switch(dev)
+    switch(dev, journal)
 
 
 def deploy(board, build_dir, port="auto", dry_run=False, as_py=False, follow=False, say=print):
