@@ -68,6 +68,7 @@ class FakeChip:
         self.kill_at = None  # kill the host before this exec number
         self.execs = 0
         self.free_blocks = None  # what os.statvfs says is free (None: the host's disk)
+        self.reset_after_renames = None  # the chip resets (power, brown-out) after so many renames
 
     # The watchdog.
     def check(self):
@@ -100,6 +101,15 @@ class FakeChip:
         for name in ("stat", "remove", "rename", "mkdir", "rmdir", "statvfs"):
             setattr(shim, name, getattr(os, name))
         shim.ilistdir = ilistdir
+
+        def rename(src, dst):
+            if self.reset_after_renames is not None:
+                if self.reset_after_renames == 0:
+                    self.events.append(("power reset",))
+                    raise Reset("power lost during a rename")
+                self.reset_after_renames -= 1
+            os.rename(src, dst)
+        shim.rename = rename
         if self.free_blocks is not None:
             shim.statvfs = lambda p: (4096, 4096, 1000, self.free_blocks, self.free_blocks, 0, 0, 0, 0, 255)
         return shim
@@ -314,6 +324,35 @@ def test_a_deploy_killed_after_any_exec_leaves_a_bootable_board(fake, tmp_path):
             if again == "new":
                 deploy.deploy(BOARD, old, "fake", say=lambda s: None)
     print(f"fake board: killed before each of {total} execs, twice; phases {phases}")
+
+
+def test_a_board_reset_in_the_switch_is_finished_by_the_next_deploy(fake, tmp_path):
+    """The board loses power after k renames of the switch, for every k; the next deploy, of
+    either build, first finishes the switch, then does its own work."""
+    old = build_dir(tmp_path, "old", big=3000)
+    new = build_dir(tmp_path, "new", {"lib/qqmod.py": "Q = 1\n"}, big=6000)
+    builds = {"old": build_of(old), "new": build_of(new)}
+    # Renames: the union manifest's, the journal's, every file that changes, then .deployed.
+    renames = 2 + sum(d != builds["old"].get(p) for p, d in builds["new"].items()) + 1
+    in_switch = 0
+    for k in range(renames):
+        for then in ("old", "new"):
+            deploy.deploy(BOARD, old, "fake", say=lambda s: None)
+            fake.reset_after_renames = k
+            with pytest.raises(Failure, match="lost the board"):
+                deploy.deploy(BOARD, new, "fake", say=lambda s: None)
+            fake.reset_after_renames = None
+            fake.soft_reset()
+            journal = (fake.flash / deploy.JOURNAL).exists()
+            in_switch += journal
+            lines = []
+            deploy.deploy(BOARD, old if then == "old" else new, "fake", say=lines.append)
+            assert lines[0].startswith("finishing the switch") == journal, lines
+            after = on_flash(fake.flash)
+            assert firmware(after, *builds.values()) == builds[then], f"power lost after {k} renames, then {then}"
+            assert json.loads(after[".deployed"]) == sorted(builds[then])
+            assert not [p for p in after if p.startswith((".staging", ".deploying")) or p.endswith(".tmp")]
+    assert in_switch == 2 * (renames - 2), "the resets did not land in the switch"
 
 
 def test_a_build_that_cannot_sit_beside_the_old_one_is_refused(fake, tmp_path):

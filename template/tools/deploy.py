@@ -108,7 +108,7 @@ def _mkdirs(p):
 
 # The switch, from the journal: the same on a deploy and on the rerun after an interrupted one,
 # so it is idempotent (a rename whose staged file is gone was done).
-SWITCH = HELPERS + r"""
+SWITCH = r"""
 import json
 with open(%(journal)r) as f:
     _j = json.load(f)
@@ -473,8 +473,9 @@ def _only_these(found, local):
 def switch(dev, journal=None):
     """Carry out the journal on the board, in one exec (fast: the window of mixed modules is
     the time of a few renames). With journal, it is written first (whole, then renamed), in
-    the same exec: a deploy cut short while sending it leaves the old firmware as it was."""
-    code = atomic(JOURNAL, json.dumps(journal)) if journal else ""
+    the same exec, which runs in the session `prepare` began: a deploy cut short while sending
+    it leaves the old firmware as it was. Without, this finishes an interrupted deploy's."""
+    code = atomic(JOURNAL, json.dumps(journal)) if journal else HELPERS
     out = dev.exec(code + SWITCH % {"journal": JOURNAL, "staging": STAGING, "manifest": MANIFEST})
     if not any(line.startswith("S ") for line in out.splitlines()):
         raise Failure(f"the switch on the board did not finish: {out.strip()[-200:]!r}; deploy again")
