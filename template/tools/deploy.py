@@ -30,6 +30,7 @@ reset, and nothing else feeds it while the deploy runs.
 """
 import hashlib
 import json
+import re
 import sys
 import time
 from pathlib import PurePosixPath
@@ -46,6 +47,17 @@ NEVER_REMOVE = (CONFIG, MANIFEST)
 LEFTOVERS = (JOURNAL + ".tmp", MANIFEST + ".tmp")  # what a deploy killed mid-rename can leave
 CHUNK = 1024  # bytes of a file per exec: at 115200 baud (repr at most 4x) well under 0.4 s
 MARGIN_BLOCKS = 2  # the journal and the manifest's tmp copy
+
+def compact(code):
+    """The board-side scripts below as sent: no comments, no blank lines, one space an indent
+    level (fewer bytes on the wire, less for the board to parse)."""
+    out = []
+    for line in code.splitlines():
+        body = re.sub(r"\s+# .*$", "", line.lstrip(" "))
+        if body and not body.startswith("#"):
+            out.append(" " * ((len(line) - len(line.lstrip(" "))) // 4) + body)
+    return "\n".join(out) + "\n"
+
 
 # Defined at the start of every exec, then called: it feeds a watchdog the app started, which
 # keeps running through Ctrl-C and the soft reset (machine.WDT, MICROPYTHON.md "Watchdog").
@@ -105,6 +117,7 @@ def _mkdirs(p):
             os.mkdir(p[:i])
         i = p.find("/", i + 1)
 """
+HELPERS = compact(HELPERS)
 
 # The switch, from the journal: the same on a deploy and on the rerun after an interrupted one,
 # so it is idempotent (a rename whose staged file is gone was done).
@@ -144,6 +157,7 @@ _rmtree(%(staging)r)
 os.remove(%(journal)r)
 print("S", len(_j["put"]), len(_j["remove"]))
 """
+SWITCH = compact(SWITCH)
 
 CLEAN = r"""
 _rmtree(%(staging)r)
@@ -151,6 +165,7 @@ for p in %(leftovers)r:
     if _ex(p):
         os.remove(p)
 """
+CLEAN = compact(CLEAN)
 
 # Writes small text (the union manifest, the journal) whole, then renames it into place.
 ATOMIC = r"""
@@ -163,6 +178,7 @@ except OSError:  # FAT: remove, then rename
     os.remove(%(path)r)
     os.rename(%(tmp)r, %(path)r)
 """
+ATOMIC = compact(ATOMIC)
 
 SURVEY = r"""
 import os, sys
@@ -209,6 +225,7 @@ for k, n in (("M", %r), ("J", %r)):
 _v = os.statvfs(".")
 print("I", getattr(sys.implementation, "_mpy", -1), sys.platform, _v[0], _v[0] * _v[3], 1 if _H else 0)
 """
+SURVEY = compact(SURVEY)
 
 
 def watchdog_ms():
