@@ -99,7 +99,7 @@ class FakeChip:
                 yield (e.name, 0x4000 if e.is_dir() else 0x8000, 0, -1 if e.is_dir() else e.stat().st_size)
         shim = types.ModuleType("os")
         for name in ("stat", "remove", "rename", "mkdir", "rmdir", "statvfs"):
-            setattr(shim, name, getattr(os, name))
+            setattr(shim, name, getattr(os, name, None))
         shim.ilistdir = ilistdir
 
         def rename(src, dst):
@@ -266,6 +266,7 @@ def test_the_feed_fits_the_port(monkeypatch):
     monkeypatch.setitem(PROJECT, "watchdog", False)
     assert "WDT" not in deploy.feeder(BOARD)
     # Guarded: a board without machine.WDT still runs the deploy's code.
+    require_micropython()
     out = subprocess.run([find("micropython"), "-c", deploy.FEED % "timeout=100" + "_f()\nprint('fed')"],
                          capture_output=True, text=True, timeout=10)
     assert out.returncode == 0 and "fed" in out.stdout, out.stderr
