@@ -320,6 +320,17 @@ def test_plan_removes_only_what_the_build_owned():
     assert plan.same == 1
 
 
+def test_what_an_interrupted_deploy_left_is_never_user_data():
+    text = ("D .staging\nF 10 - .staging/app.mpy\nF 5 - .deployed.tmp\nF 3 - app.mpy\nF 40 - .deploying\n"
+            'J {"put": ["app.mpy"], "remove": [], "rmdir": []}\n')
+    found = deploy.Survey(text)
+    assert set(found.files) == {"app.mpy"} and found.dirs == set()
+    assert found.staged == {".staging/app.mpy": 10} and found.leftovers == {".deployed.tmp"}
+    assert found.journal == {"put": ["app.mpy"], "remove": [], "rmdir": []}  # to finish, not to remove
+    broken = deploy.Survey("F 4 - .deploying\nJ [1, 2\n")
+    assert broken.journal is None and broken.leftovers == {deploy.JOURNAL} and broken.dirty
+
+
 def test_plan_without_manifest_removes_nothing_but_twins():
     local = {"app.mpy": b"x"}
     plan = deploy.Plan(local, survey({"app.py": b"y", "other.mpy": b"z", "config.json": b"{}"}))

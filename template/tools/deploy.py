@@ -48,6 +48,8 @@ NEVER_REMOVE = (CONFIG, MANIFEST)
 LEFTOVERS = (JOURNAL + ".tmp", MANIFEST + ".tmp")  # what a deploy killed mid-rename can leave
 CHUNK = 1024  # bytes of a file per exec: at 115200 baud (repr at most 4x) well under 0.4 s
 MARGIN_BLOCKS = 2  # the journal and the manifest's tmp copy
+JOURNAL_KEYS = ("put", "remove", "rmdir")  # renames (in order), removals, folders to remove
+
 
 def compact(code):
     """The board-side scripts below as sent: no comments, no blank lines, one space an indent
@@ -282,8 +284,10 @@ class Survey:
                     value = None
                 if kind == "M":
                     self.manifest = set(value) if isinstance(value, list) else None
-                else:
-                    self.journal = value if isinstance(value, dict) else None
+                elif isinstance(value, dict) and all(isinstance(value.get(k), list) for k in JOURNAL_KEYS):
+                    self.journal = value
+                else:  # not ours to carry out: removed with the staged files
+                    self.leftovers.add(JOURNAL)
             elif kind == "I":
                 mpy, self.platform, block, free, hashes = rest.split(" ")
                 self.mpy, self.block, self.free, self.hashes = int(mpy), int(block), int(free), hashes == "1"
@@ -369,7 +373,7 @@ class Plan:
         self.rmdir = sorted((d for d in gone if d in survey.dirs and not any(
             f.startswith(d + "/") for f in left | set(local))), key=lambda d: -d.count("/"))
         self.same = len(local) - len(self.put)
-        self.clean = survey.dirty
+        self.clean, self.leftovers = survey.dirty, sorted(survey.leftovers)
         self.manifest, self.hashes = survey.manifest, survey.hashes
         b = survey.block
         # Until the switch, the new files (staged) and the old ones coexist: the peak is every
@@ -530,7 +534,7 @@ def prepare(plan, local):
     so none is ever forgotten), the folders of .staging/."""
     code = HELPERS
     if plan.clean:
-        code += CLEAN % {"staging": STAGING, "leftovers": LEFTOVERS}
+        code += CLEAN % {"staging": STAGING, "leftovers": sorted(set(LEFTOVERS) | set(plan.leftovers))}
     if MANIFEST in local:
         union = sorted((plan.manifest or set()) | set(json.loads(local[MANIFEST])))
         if set(union) != plan.manifest:
