@@ -529,8 +529,10 @@ def test_a_full_flash_keeps_the_previous_firmware(served_project, tmp_path):
     files = {name: build_of(d) for name, d in builds.items()}
     flash = tmp_path / "flash"
     flash.mkdir()
-    # Room for the old build (a 4 KiB block a file, with margin), not for a new one with a blob.
-    size = 4096 * (len(files["old"]) + 9)
+    # Room for the old build (a 4 KiB block a file, two a folder, .staging/'s too, with margin),
+    # not for a new one with a blob.
+    folders = {str(Path(p).parent) for p in files["old"]} - {"."}
+    size = 4096 * (len(files["old"]) + 4 * len(folders) + 12)
     huge = tmp_path / "huge"
     shutil.copytree(builds["new"], huge)
     (huge / "lib" / "blob.bin").write_bytes(random.Random(SEED).randbytes(size + 4096))

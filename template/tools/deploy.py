@@ -377,9 +377,12 @@ class Plan:
         self.manifest, self.hashes = survey.manifest, survey.hashes
         b = survey.block
         # Until the switch, the new files (staged) and the old ones coexist: the peak is every
-        # new file whole, plus the journal and a tmp manifest; an earlier deploy's leftovers go
-        # first, so their room counts as free.
-        self.need = (sum(blocks(len(local[p]), b) for p in self.put) + MARGIN_BLOCKS * b
+        # new file whole, plus the journal and a tmp manifest, plus a folder's metadata (two
+        # blocks on littlefs) for each folder of .staging/ and each new folder; an earlier
+        # deploy's leftovers go first, so their room counts as free.
+        folders = {str(d) for p in self.put for d in (*PurePosixPath(STAGING, p).parents, *PurePosixPath(p).parents)
+                   if str(d) != "." and str(d) not in survey.dirs}
+        self.need = (sum(blocks(len(local[p]), b) for p in self.put) + (MARGIN_BLOCKS + 2 * len(folders)) * b
                      - sum(blocks(n, b) for n in survey.staged.values()))
 
     def __bool__(self):
