@@ -478,11 +478,11 @@ def test_deploys_killed_at_random_moments_never_brick_the_board(served_project, 
         current = "old"
         for i in range(KILLS):
             target = "new" if current == "old" else "old"
-            # Half the kills land just after the line that starts a write or the switch, half
+            # Most kills land just after the line that starts a write or the switch, the rest
             # anywhere in the deploy's time (mostly starting, connecting, surveying).
             writes = 1 + sum(files[target].get(p) != files[current].get(p) for p in files[target])
-            if rng.random() < 0.5:
-                after_line, delay = rng.randrange(1, writes + 2), rng.uniform(0, 0.03)
+            if rng.random() < 0.7:
+                after_line, delay = rng.randrange(1, writes + 2), rng.uniform(0, 0.01)
             else:
                 after_line, delay = 0, rng.uniform(0, took[target])
             proc = subprocess.Popen([sys.executable, "-u", "-c", code % (str(project), BOARD, board.port),
