@@ -10,6 +10,10 @@ Columns:
   sync        the sync alone (deploy.deploy() on a prebuilt build, in a fresh python process)
   cp -r       mpremote connect PORT fs cp -r build/<board>/. : + reset
   floor       mpremote connect PORT resume exec pass
+  execs, KiB  what the sync sends: raw-REPL commands and their bytes (load-independent)
+  @115200     those bytes at 115200 baud plus 10 ms a command: the sync on a UART board
+The pty has no baud rate and the machine may be busy, so compare the times as ratios to the
+floor, and the last three columns as they are.
 
 Run: python benchmarks/deploy.py [board]      (default esp8266; renders HEAD of this repo)
 """
@@ -29,6 +33,9 @@ REPEAT = 5
 SETTLE_S = 0.5
 
 
+WIRE = []  # (commands, bytes) of each timed sync
+
+
 def timed(cmd, cwd, settle=SETTLE_S):
     time.sleep(settle)  # the firmware runs a while between two commands, as it does for a user
     t0 = time.perf_counter()
@@ -36,7 +43,26 @@ def timed(cmd, cwd, settle=SETTLE_S):
     took = time.perf_counter() - t0
     if out.returncode:
         raise SystemExit(f"{' '.join(map(str, cmd))} failed:\n{out.stdout}\n{out.stderr}")
+    for line in out.stdout.splitlines():
+        if line.startswith("WIRE "):
+            WIRE.append(tuple(map(int, line.split()[1:])))
     return took
+
+
+# Counts what mpremote sends as raw-REPL commands, then runs the sync.
+COUNTED = """import sys
+from mpremote import transport_serial as ts
+sent = [0, 0]
+send = ts.SerialTransport.exec_raw_no_follow
+def counted(self, code):
+    sent[0] += 1
+    sent[1] += len(code)
+    return send(self, code)
+ts.SerialTransport.exec_raw_no_follow = counted
+from tools import deploy, project
+deploy.deploy(%r, project.BUILD / %r, %r, say=lambda s: None)
+print("WIRE", *sent)
+"""
 
 
 class Served:
@@ -69,8 +95,7 @@ def main(board="esp8266"):
         port = served.port
         py = sys.executable
         deploy = [py, "-m", "tools", "deploy", "--board", board, "--port", port]
-        sync = [py, "-c", f"from tools import deploy, project; deploy.deploy({board!r}, "
-                          f"project.BUILD / {board!r}, {port!r}, say=lambda s: None)"]
+        sync = [py, "-c", COUNTED % (board, board, port)]
         rebuild = [py, "-m", "tools", "build", "--board", board]
         cp = [mpremote, "connect", port, "fs", "cp", "-r", f"{build}/.", ":", "+", "reset"]
         floor = [mpremote, "connect", port, "resume", "exec", "pass"]
@@ -90,6 +115,7 @@ def main(board="esp8266"):
             timed(deploy, project)
             for name, before_deploy, before_sync in scenarios:
                 t = {"deploy": [], "sync": [], "cp -r": [], "floor": []}
+                WIRE.clear()
                 for _ in range(REPEAT):
                     before_deploy()
                     t["deploy"].append(timed(deploy, project))
@@ -99,14 +125,17 @@ def main(board="esp8266"):
                     t["cp -r"].append(timed(cp, project))
                     t["floor"].append(timed(floor, project))
                 rows[name] = {k: statistics.median(v) for k, v in t.items()}
+                rows[name]["execs"], rows[name]["bytes"] = WIRE[len(WIRE) // 2]
         finally:
             served.stop()
     print(f"deploy to the virtual board ({board}), median of {REPEAT}, seconds")
     print(f"{'scenario':<28} {'deploy':>7} {'sync':>7} {'cp -r':>7} {'floor':>7} {'deploy/floor':>13} "
-          f"{'sync/floor':>11}")
+          f"{'sync/floor':>11} {'execs':>6} {'KiB':>6} {'@115200':>8}")
     for name, r in rows.items():
+        uart = r["bytes"] * 10 / 115200 + r["execs"] * 0.010
         print(f"{name:<28} {r['deploy']:>7.3f} {r['sync']:>7.3f} {r['cp -r']:>7.3f} {r['floor']:>7.3f} "
-              f"{r['deploy'] / r['floor']:>12.2f}x {r['sync'] / r['floor']:>10.2f}x")
+              f"{r['deploy'] / r['floor']:>12.2f}x {r['sync'] / r['floor']:>10.2f}x {r['execs']:>6} "
+              f"{r['bytes'] / 1024:>6.1f} {uart:>7.2f}s")
 
 
 if __name__ == "__main__":

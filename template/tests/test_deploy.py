@@ -381,6 +381,17 @@ def test_plan_removes_only_what_the_build_owned():
     assert plan.same == 1
 
 
+def test_what_an_interrupted_deploy_left_is_never_user_data():
+    text = ("D .staging\nF 10 - .staging/app.mpy\nF 5 - .deployed.tmp\nF 3 - app.mpy\nF 40 - .deploying\n"
+            'J {"put": ["app.mpy"], "remove": [], "rmdir": []}\n')
+    found = deploy.Survey(text)
+    assert set(found.files) == {"app.mpy"} and found.dirs == set()
+    assert found.staged == {".staging/app.mpy": 10} and found.leftovers == {".deployed.tmp"}
+    assert found.journal == {"put": ["app.mpy"], "remove": [], "rmdir": []}  # to finish, not to remove
+    broken = deploy.Survey("F 4 - .deploying\nJ [1, 2\n")
+    assert broken.journal is None and broken.leftovers == {deploy.JOURNAL} and broken.dirty
+
+
 def test_plan_without_manifest_removes_nothing_but_twins():
     local = {"app.mpy": b"x"}
     plan = deploy.Plan(local, survey({"app.py": b"y", "other.mpy": b"z", "config.json": b"{}"}))
@@ -390,8 +401,14 @@ def test_plan_without_manifest_removes_nothing_but_twins():
 def test_free_flash_is_checked_before_copying():
     local = {"big.mpy": b"x" * 50000}
     found = survey({}, free=16384)
-    with pytest.raises(Failure, match="need 52 KiB but the board has 16 KiB free"):
+    # 13 blocks of 4 KiB for the file, 2 for the journal and the manifest's tmp copy, 2 for the
+    # metadata of the folder .staging.
+    with pytest.raises(Failure, match=r"need 68 KiB \(the new files beside the old ones until the switch\) "
+                                      "but the board has 16 KiB free"):
         deploy.check_space(deploy.Plan(local, found), found)
+    # What an interrupted deploy left in .staging/ is removed first: its room counts as free.
+    found.staged = {".staging/big.mpy": 50000}
+    deploy.check_space(deploy.Plan(local, found), found)
 
 
 def test_mpy_version_mismatch_says_what_to_do(tmp_path):

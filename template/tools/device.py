@@ -7,6 +7,7 @@ port:PATH, rfc2217://HOST:PORT.
 import contextlib
 import io
 import os
+import stat
 import time
 
 from .project import Failure
@@ -30,6 +31,10 @@ def _access_error(port, msg):
     if "://" not in path and not path.startswith("id:"):
         if not os.path.exists(path):
             return f"no board at {path}: check the port name (`mpremote connect list` shows them)"
+        what = _not_serial(path)
+        if what:
+            return (f"{path} is not a serial port: it is {what}; pass the board's port "
+                    "(`mpremote connect list` shows them)")
         if not os.access(path, os.R_OK | os.W_OK):
             return (f"no permission to open {path}: add yourself to the serial group "
                     "(Linux: `sudo usermod -aG dialout $USER`, then log in again)")
@@ -39,11 +44,37 @@ def _access_error(port, msg):
     return f"cannot open {path}: {msg}"
 
 
+def _not_serial(path):
+    """What path is when it cannot be a serial port (a folder, a file, /dev/null), else None."""
+    if os.name != "posix":
+        return None  # COM3 and friends are no paths to look at
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if not stat.S_ISCHR(mode):
+        return "not a character device"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError:
+        return None  # busy or no permission: said below
+    try:
+        return None if os.isatty(fd) else "a device that is no terminal (like /dev/null)"
+    finally:
+        os.close(fd)
+
+
 class Board:
     """A connected board. Use as a context manager: the port is released on exit."""
 
-    def __init__(self, port="auto", timeout=10):
+    def __init__(self, port="auto", timeout=10, feed=""):
+        """feed: code run at the start of every exec (deploy feeds the watchdog with it)."""
         commands, main, transport = _mpremote()
+        self.feed = feed
         self._commands, self._errors = commands, (transport.TransportError, OSError)
         self.ExecError = transport.TransportExecError
         self.port, self.timeout = port, timeout
@@ -93,7 +124,7 @@ class Board:
     def exec(self, code):
         """Run code in the raw REPL and return its output as text; a device error is a Failure."""
         try:
-            return self.transport.exec(code).decode()
+            return self.transport.exec(self.feed + code).decode()
         except self.ExecError as e:
             raise Failure(f"on the board: {e.error_output.strip().splitlines()[-1]}") from None
         except self._errors as e:
