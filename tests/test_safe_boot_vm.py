@@ -39,10 +39,27 @@ def flash_of(project, board, tmp_path):
     return flash
 
 
+def vm_env(project, board):
+    """The environment `python -m tools sim` gives the interpreter, from the project's own tools."""
+    sys.path.insert(0, str(project))
+    try:
+        from tools import sim
+
+        return sim.vm_env(board, 3, "PWRON_RESET", False, "ok")
+    finally:
+        sys.path.pop(0)
+        for name in [m for m in sys.modules if m == "tools" or m.startswith("tools.")]:
+            del sys.modules[name]
+
+
+# Exit codes of one boot (tools/vm/simboot.py): 0 its ticks ran, 3 the firmware returned to the
+# REPL (safe mode), 1 it stopped (the ROM bootloader, an exception).
+TICKED, REPL = 0, 3
+
+
 def boot(project, board, flash, **env):
     """One boot of the flash on the virtual board: (exit code, console output); exit None if it hung."""
-    env = dict(os.environ, MICROPYPATH=f"{project / 'build' / 'vm'}::lib", MPSIM_PORT=CATALOGUE[board]["port"],
-               MPSIM_TICKS="3", MPSIM_STATE=str(flash.parent / "ticks"), MPSIM_RESET_CAUSE="PWRON_RESET", **env)
+    env = dict(vm_env(project, board), **env)
     heap = CATALOGUE[board]["heap_kib"] * 1024
     try:
         out = subprocess.run([tool("micropython"), "-X", f"heapsize={heap}", "-c", "import simboot"], cwd=flash,
@@ -75,7 +92,7 @@ def test_a_broken_safety_module_still_boots_into_safe_mode(project, tmp_path, da
     flash = flash_of(project, "esp8266", tmp_path)
     BROKEN_SAFETY[damage](project, flash / "lib" / "runtime" / "safety.mpy")
     code, out = boot(project, "esp8266", flash)
-    assert code == 0, out
+    assert code == REPL, out
     assert "boot.py raised" not in out, "main.py was skipped"
     assert "safe mode: boot.py failed:" in out and "deploy again" in out
     assert "app:" not in out and "sim: firmware returned to the REPL" in out, "the REPL must be free"
@@ -106,7 +123,7 @@ def test_flag_and_button_get_past_a_truncated_runtime(project, tmp_path, module,
     else:
         (flash / "SAFE_MODE").write_text("")
     code, out = boot(project, "esp8266", flash, **env)
-    assert code == 0, f"the boot hung or failed: {out}"
+    assert code == REPL, f"the boot hung or failed: {out}"
     reason = "the file SAFE_MODE is present" if trigger == "SAFE_MODE file" else "the safe-mode button was pressed"
     assert f"safe mode: {reason}" in out
     assert "the REPL is yours" in out and "sim: firmware returned to the REPL" in out
@@ -123,12 +140,12 @@ def test_the_reason_reaches_the_console_from_main_and_the_log(project, tmp_path,
     reason = ("the safe-mode button was pressed after the reset" if trigger == "button"
               else "the file SAFE_MODE is present")
     code, out = boot(project, "esp8266", flash, **env)
-    assert code == 0, out
+    assert code == REPL, out
     assert f"safe mode: {reason}" in out
     assert f"WARNING safe mode: {reason}" in (flash / "log.txt").read_text()
     # boot.py alone (a soft reset from the raw REPL) says nothing: the console line is main.py's.
     code, out = boot(project, "esp8266", flash, MPSIM_BOOT="boot", **env)
-    assert code == 0 and reason not in out, out
+    assert code == REPL and reason not in out, out
 
 
 def test_the_safe_mode_log_line_respects_the_cap(project, tmp_path):
@@ -137,7 +154,7 @@ def test_the_safe_mode_log_line_respects_the_cap(project, tmp_path):
     cap = json.loads((project / "tools" / "project.json").read_text())["log_max_bytes"]
     (flash / "log.txt").write_text("x" * cap)
     code, out = boot(project, "esp8266", flash)
-    assert code == 0, out
+    assert code == REPL, out
     assert (flash / "log.txt").stat().st_size == cap, "a full log takes no safe-mode line"
 
 
@@ -152,7 +169,7 @@ def test_bootsel_counts_when_pressed_inside_the_window_after_reset(project, tmp_
     assert 400 < window < 1600, "the cases above assume a window of about 1.5 s"
     flash = flash_of(project, "rp2_pico", tmp_path)
     code, out = boot(project, "rp2_pico", flash, **({"MPSIM_BOOTSEL": press} if press else {}))
-    assert code == 0, out
+    assert code == (REPL if safe else TICKED), out
     assert ("safe mode: the safe-mode button was pressed after the reset" in out) == safe, out
     assert ("app: tick 0" in out) == (not safe), out
 
