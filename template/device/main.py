@@ -26,6 +26,18 @@ if reason:
     #    half-copied .mpy could hang its import, and safe mode is the way out.
     print("safe mode: %s; app not started, the REPL is yours" % reason)
     print("safe mode: fix the cause, then reset the board (mpremote reset)")
+    try:  # the status LED lit and left so: safe mode at a glance
+        button, _, led, low = globals()["BUTTON"]  # boot.py's (see there)
+        if button == "USR":  # a pyboard: pyb.LED
+            from pyb import LED  # pyright: ignore[reportMissingImports]
+
+            LED(led).on()
+        elif led is not None:
+            from machine import Pin
+
+            Pin(led, Pin.OUT).value(0 if low else 1)
+    except Exception:  # no boot.py of ours, or no LED
+        pass
     try:  # one line, while the log is under its cap (runtime/log rotates it later)
         import time
 

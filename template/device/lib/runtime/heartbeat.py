@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from runtime.net import Wifi
 
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
+_PULSE_MS = const(50)  # the status LED's blink at each tick: long enough for an eye
 
 
 async def _coroutine():
@@ -43,8 +44,9 @@ def clear_crash_count():
 
 
 class Context:
-    def __init__(self, log, config, hw):
+    def __init__(self, log, config, hw, cause=None):
         self.log = log
+        self.cause = cause  # the reset cause, said again once the boot is stable
         self.config = config
         self.board = target
         self.hw = hw
@@ -80,7 +82,7 @@ class Context:
     def run_tick(self, loop):
         # One heartbeat: the app's loop, failure counting, Wi-Fi upkeep, watchdog.
         if self.led:
-            self.led.on()
+            self.led.on()  # off again after _PULSE_MS, in blink()
         try:
             loop(self)
             self.failures = 0
@@ -97,8 +99,6 @@ class Context:
 
     def tick_done(self):
         # The rest of a heartbeat, once app.loop has returned (or failed).
-        if self.led:
-            self.led.off()
         if self.net:
             try:
                 self.net.keep_up()
@@ -108,9 +108,22 @@ class Context:
         self.tick += 1
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
+            # Again, for a console that USB connected after the boot: why this boot happened.
+            self.log.info("boot: running stably, reset cause %s", self.cause)
         every = self.report_every
         if every and self.tick % every == 0:
             self.log.info("memory: %d bytes free, %d in use", gc.mem_free(), gc.mem_alloc())
+        self.log.flush()  # the tick's lines in one write (runtime/log)
+
+    def blink(self, wait):
+        # The LED, lit when the tick began, goes off after _PULSE_MS (an eye
+        # misses the ~0.1 ms app.loop takes). Returns how much of `wait` is left.
+        if not self.led:
+            return wait
+        pulse = _PULSE_MS if wait > 2 * _PULSE_MS else wait // 2  # always dark for a while
+        time.sleep_ms(pulse)
+        self.led.off()
+        return wait - pulse
 
     def failed(self, msg, exc):
         self.failures += 1
@@ -129,6 +142,7 @@ def run(log, hw, conf, reset_cause):
         _run(log, hw, conf, reset_cause)
     except KeyboardInterrupt:  # Ctrl-C (a person or mpremote), not a crash
         clear_crash_count()
+        log.flush()
         raise
     except Exception as e:  # crashed before or outside the heartbeat: log it, reset, count it
         log.exception("crash: %s" % e.__class__.__name__, e)
@@ -136,7 +150,7 @@ def run(log, hw, conf, reset_cause):
 
 
 def _run(log, hw, conf, reset_cause):
-    ctx = Context(log, conf, hw)
+    ctx = Context(log, conf, hw, reset_cause)
     if reset_cause == "SOFT_RESET":  # a watchdog started before the soft reset still runs: feed it now
         ctx.start_watchdog()
     if target.WIFI:
@@ -146,6 +160,7 @@ def _run(log, hw, conf, reset_cause):
         if not ctx.net.connect(ctx.feed) and conf["wifi_on_fail"] == "sleep":
             log.warning("wifi: deep sleep for %d ms, then a fresh boot", conf["wifi_retry_ms"])
             clear_crash_count()  # sleeping is not crashing
+            log.flush()
             machine.deepsleep(conf["wifi_retry_ms"])
     import app
 
@@ -161,4 +176,4 @@ def _run(log, hw, conf, reset_cause):
         ctx.run_tick(app.loop)
         gc.collect()
         spent = time.ticks_diff(time.ticks_ms(), started)
-        hw.idle(interval - spent if spent < interval else 0)
+        hw.idle(ctx.blink(interval - spent if spent < interval else 0))
