@@ -7,11 +7,11 @@ does to the chip) into both, and runs an app that logs N lines per tick for 100 
 MPSIM_FLASH_STATS=1. It prints, per app, both renderings' erases and page programs per 100 log
 lines (boot lines included) and the log's size on flash.
 
-Measured (rp2_pico, 100 ticks):
-  lines/tick  before: erases, programs /100 lines   after: erases, programs /100 lines
-  1           103, 626                                100, 596   (one write per tick either way)
-  3           101, 612                                 34, 202
-  10          100, 601                                 11,  66
+Measured (rp2_pico, 100 ticks, boot lines included; a 512-byte buffer):
+  lines/tick   before: erases, page programs      after: erases, page programs   (per 100 lines)
+   1           102, 845                           98, 821   (one write per tick either way)
+   3           101, 928                           34, 319
+  10           101, 949                           20, 199   (the buffer fills: two writes a tick)
 Before, every line cost an erase (~66 ms of flash time on a W25Q16); after, a tick's lines cost
 one, so the wear follows the tick rate, not the logging rate.
 
