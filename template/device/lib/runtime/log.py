@@ -10,17 +10,13 @@
 # Lines reach the file in batches: on littlefs every close of a file opened
 # for append rewrites its last block (a 4 KB erase and ~10 page programs, ~66 ms
 # on a W25Q16), whether it adds one line or twenty. So lines wait in a buffer of
-# _BUF bytes, taken once, until flush(): the heartbeat calls it at the end of
+# 512 bytes, taken once, until flush(): the heartbeat calls it at the end of
 # every tick, an error or a traceback calls it at once (a reset may follow), and
 # so does anything that resets the board. A full buffer is flushed early.
 import io
 import os
 import sys
 import time
-
-from micropython import const
-
-_BUF = const(512)  # bytes of log lines held in RAM between two writes
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 
@@ -33,7 +29,7 @@ class Log:
         self.backups = backups
         self.dropped = 0  # lines lost to a full flash
         self.size = 0  # of the file, with the lines in the buffer
-        self.buf = bytearray(_BUF if path else 0)
+        self.buf = bytearray(512 if path else 0)  # log lines held in RAM between two writes
         self.used = 0  # bytes in the buffer
         self.lines = 0  # lines in the buffer
         if path:
@@ -94,10 +90,10 @@ class Log:
         if self.size + n > self.max_bytes:  # the line starts a new file: the cap holds per file
             self.flush()
             self.rotate()
-        if self.used + n > _BUF:
+        if self.used + n > len(self.buf):
             self.flush()
         self.size += n
-        if n > _BUF:  # longer than the whole buffer (a traceback): on its own
+        if n > len(self.buf):  # longer than the whole buffer (a traceback): on its own
             self._write(data, 1)
         else:
             self.buf[self.used:self.used + n] = data
