@@ -14,7 +14,7 @@ import sys
 import pytest
 from conftest import ROOT
 
-PIN = re.compile(r"^sim: pin LED (\d) at (\d+) ms$", re.M)
+PIN = re.compile(r"^sim: pin LED (\d) at (\d+) ms$", re.MULTILINE)
 LOGGING_APP = """def setup(ctx):
     pass
 
@@ -49,7 +49,7 @@ def sim(project, flash, ticks, config=True, **env):
     if config:
         (flash / "config.json").write_text(json.dumps({}))
     return subprocess.run([sys.executable, "-m", "tools", "sim", "--ticks", str(ticks), "--flash", str(flash)],
-                          cwd=project, env=dict(os.environ, **env), capture_output=True, text=True, timeout=120)
+                          cwd=project, env=dict(os.environ, **env), capture_output=True, text=True, timeout=120, check=False)
 
 
 def changes(out):
@@ -95,8 +95,8 @@ def test_a_tick_of_log_lines_costs_one_erase(project, tmp_path):
     (project / "device" / "app.py").write_text(LOGGING_APP)
     out = sim(project, tmp_path / "flash", 20, MPSIM_FLASH_STATS="1")
     assert out.returncode == 0, out.stdout + out.stderr
-    lines = len(re.findall(r"^\d+\.\d{3} INFO app: tick", out.stdout, re.M))
-    erases = sum(int(n) for n in re.findall(r"^sim: flash (\d+) erases, \d+ page programs$", out.stdout, re.M))
+    lines = len(re.findall(r"^\d+\.\d{3} INFO app: tick", out.stdout, re.MULTILINE))
+    erases = sum(int(n) for n in re.findall(r"^sim: flash (\d+) erases, \d+ page programs$", out.stdout, re.MULTILINE))
     assert lines == 100
     assert 20 <= erases <= 20 + 5, out.stdout[-3000:]  # a write per tick (and the boot's), not per line
     logged = (tmp_path / "flash" / "log.txt").read_text()
