@@ -66,7 +66,7 @@ def test_normal_mode_blinks_a_visible_pulse_per_tick(project, tmp_path):
     pulses = [off - on for (_, on), (_, off) in zip(seen[::2], seen[1::2])]
     assert all(p >= 50 for p in pulses), pulses
     # The boot's reason, again once the board runs stably (a USB console was not there at boot).
-    assert "INFO boot: running stably, reset cause PWRON_RESET" in out.stdout
+    assert "INFO boot: stable, reset cause PWRON_RESET" in out.stdout
 
 
 def test_setup_mode_toggles_at_every_quarter_second_tick(project, tmp_path):

@@ -44,7 +44,7 @@ def clear_crash_count():
 
 
 class Context:
-    def __init__(self, log, config, hw, cause=None):
+    def __init__(self, log, config, hw, cause):
         self.log = log
         self.cause = cause  # the reset cause, said again once the boot is stable
         self.config = config
@@ -82,7 +82,7 @@ class Context:
     def run_tick(self, loop):
         # One heartbeat: the app's loop, failure counting, Wi-Fi upkeep, watchdog.
         if self.led:
-            self.led.on()  # off again after _PULSE_MS, in blink()
+            self.led.on()  # off again after _PULSE_MS (the loop in _run)
         try:
             loop(self)
             self.failures = 0
@@ -109,21 +109,11 @@ class Context:
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
             # Again, for a console that USB connected after the boot: why this boot happened.
-            self.log.info("boot: running stably, reset cause %s", self.cause)
+            self.log.info("boot: stable, reset cause %s", self.cause)
         every = self.report_every
         if every and self.tick % every == 0:
             self.log.info("memory: %d bytes free, %d in use", gc.mem_free(), gc.mem_alloc())
         self.log.flush()  # the tick's lines in one write (runtime/log)
-
-    def blink(self, wait):
-        # The LED, lit when the tick began, goes off after _PULSE_MS (an eye
-        # misses the ~0.1 ms app.loop takes). Returns how much of `wait` is left.
-        if not self.led:
-            return wait
-        pulse = _PULSE_MS if wait > 2 * _PULSE_MS else wait // 2  # always dark for a while
-        time.sleep_ms(pulse)
-        self.led.off()
-        return wait - pulse
 
     def failed(self, msg, exc):
         self.failures += 1
@@ -176,4 +166,10 @@ def _run(log, hw, conf, reset_cause):
         ctx.run_tick(app.loop)
         gc.collect()
         spent = time.ticks_diff(time.ticks_ms(), started)
-        hw.idle(ctx.blink(interval - spent if spent < interval else 0))
+        wait = interval - spent if spent < interval else 0
+        if ctx.led:  # lit at the tick's start, off after _PULSE_MS: app.loop's ~0.1 ms is unseen
+            pulse = min(_PULSE_MS, wait // 2)  # and dark for at least as long
+            time.sleep_ms(pulse)
+            ctx.led.off()
+            wait -= pulse
+        hw.idle(wait)

@@ -31,7 +31,6 @@ class Log:
         self.size = 0  # of the file, with the lines in the buffer
         self.buf = bytearray(512 if path else 0)  # log lines held in RAM between two writes
         self.used = 0  # bytes in the buffer
-        self.lines = 0  # lines in the buffer
         if path:
             try:
                 self.size = os.stat(path)[6]
@@ -80,13 +79,12 @@ class Log:
 
     def _append(self, text):
         data = text.encode()
-        n = len(data)
-        if n > self.max_bytes:  # cut before the first byte of a character, end the line
+        if len(data) > self.max_bytes:  # cut before the first byte of a character, end the line
             cut = self.max_bytes - 1
             while cut and data[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte
                 cut -= 1
             data = data[:cut] + b"\n"
-            n = cut + 1
+        n = len(data)
         if self.size + n > self.max_bytes:  # the line starts a new file: the cap holds per file
             self.flush()
             self.rotate()
@@ -94,19 +92,18 @@ class Log:
             self.flush()
         self.size += n
         if n > len(self.buf):  # longer than the whole buffer (a traceback): on its own
-            self._write(data, 1)
+            self._write(data)
         else:
             self.buf[self.used:self.used + n] = data
             self.used += n
-            self.lines += 1
 
     def flush(self):
         # Write the buffered lines in one open-append-close: one block rewritten.
         if self.used:
-            self._write(memoryview(self.buf)[:self.used], self.lines)
-            self.used = self.lines = 0
+            self._write(memoryview(self.buf)[:self.used])
+            self.used = 0
 
-    def _write(self, data, lines):
+    def _write(self, data):
         try:
             with open(self.path, "ab") as f:
                 if self.dropped:
@@ -119,7 +116,7 @@ class Log:
             # Most often ENOSPC (28): the flash is full. Drop the lines, keep running.
             if not self.dropped:
                 print("log: cannot write %s (%r): dropping lines until there is room" % (self.path, e))
-            self.dropped += lines
+            self.dropped += bytes(data).count(b"\n")
             try:
                 self.size = os.stat(self.path)[6]
             except OSError:

@@ -41,7 +41,7 @@ async def _heartbeat(ctx, started, loop, interval):
         spent = time.ticks_diff(time.ticks_ms(), begun)
         wait = interval - spent if spent < interval else 0
         if ctx.led:  # the LED's blink (heartbeat.Context.blink), without blocking the other tasks
-            pulse = 50 if wait > 100 else wait // 2
+            pulse = min(50, wait // 2)
             await asyncio.sleep_ms(pulse)
             ctx.led.off()
             wait -= pulse
