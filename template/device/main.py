@@ -1,11 +1,10 @@
-# main.py runs after boot.py. It tells the firmware's boot story in two steps,
-# each a module of lib/runtime/ compiled to .mpy by `python -m tools build`
-# (a board compiles main.py itself, in its own heap, at every boot, so this
-# file stays short). The first step's code is dropped before the second runs:
-# on a small board the heap it frees is the app's.
+# main.py runs after boot.py: the boot story in two steps, modules of
+# lib/runtime/ compiled to .mpy (a board compiles this file at every boot, in
+# its own heap: it stays short). The first step is dropped before the second
+# runs: the heap it frees is the app's.
 #
-# Only `except Exception` is used anywhere: Ctrl-C (KeyboardInterrupt) always
-# reaches the REPL, so mpremote can take over the board at any time.
+# Only `except Exception` anywhere: Ctrl-C (KeyboardInterrupt) always reaches
+# the REPL, so mpremote can take over the board at any time.
 import gc
 
 import micropython
@@ -15,18 +14,25 @@ import micropython
 if hasattr(micropython, "alloc_emergency_exception_buf"):
     micropython.alloc_emergency_exception_buf(100)
 
-# boot.py's decision, left in the globals that boot.py and main.py share on a
-# board (`python -m tools sim` runs them the same way): why this is a safe-mode
-# boot, or None. No boot.py (or one from elsewhere): no decision, no safe mode.
+# boot.py's decision, in the globals boot.py and main.py share: why this is a
+# safe-mode boot, or None (also when boot.py is not ours).
 reason = globals().get("safe_mode")
 
 if reason:
-    # 0. Safe mode: say why (on a USB board nobody heard boot.py), note it in the
-    #    log and return: the REPL is yours. Nothing of lib/ is imported: a
-    #    half-copied .mpy could hang its import, and safe mode is the way out.
+    # 0. Safe mode: say why (a USB board's boot.py is not heard), log it, light
+    #    the LED, return: the REPL is yours. Nothing of lib/ is imported (a
+    #    half-copied .mpy could hang).
     print("safe mode: %s; app not started, the REPL is yours" % reason)
     print("safe mode: fix the cause, then reset the board (mpremote reset)")
-    try:  # one line, while the log is under its cap (runtime/log rotates it later)
+    try:  # boot.py's facts (not a pyboard's pyb.LED)
+        from machine import Pin
+
+        button, _, led, low = globals()["BUTTON"]
+        if button != "USR":
+            Pin(led, Pin.OUT).value(not low)
+    except Exception:  # no LED
+        pass
+    try:  # one line, under the log's cap (runtime/log rotates it later)
         import time
 
         path, cap = globals()["LOG"]  # boot.py's too: (log file, its cap), or None

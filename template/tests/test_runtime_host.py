@@ -72,10 +72,74 @@ def test_a_line_longer_than_the_file_is_cut_on_a_character_boundary(tmp_path, ch
     for pad in range(4):
         log = Log("INFO", f"log{pad}.txt", 64, 0)
         log.info("x" * pad + char * 40)
+        log.flush()
         data = (tmp_path / f"log{pad}.txt").read_bytes()
         assert len(data) <= 64
         assert data.endswith(char.encode() + b"\n"), data
         data.decode("utf-8")  # strict: no cut character anywhere
+
+
+@pytest.fixture
+def appends(monkeypatch):
+    """How many times the log opens its file to append: each is a rewritten flash block."""
+    import builtins
+
+    opened = []
+    real = builtins.open
+
+    def counting(path, mode="r", *args, **kwargs):
+        if "a" in mode:
+            opened.append(path)
+        return real(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", counting)
+    return opened
+
+
+def test_log_lines_wait_for_one_write_per_flush(tmp_path, appends):
+    from runtime.log import Log
+
+    log = Log("INFO", "log.txt", 8192, 1)
+    for i in range(5):
+        log.info("reading %d", i)
+    assert not appends and not (tmp_path / "log.txt").exists()  # still in RAM
+    log.flush()
+    log.flush()  # nothing new: no write
+    assert appends == ["log.txt"]
+    assert [line.split()[-1] for line in (tmp_path / "log.txt").read_text().splitlines()] == ["0", "1", "2", "3", "4"]
+
+
+def test_errors_and_tracebacks_reach_the_file_at_once_in_one_write(tmp_path, appends):
+    from runtime.log import Log
+
+    log = Log("INFO", "log.txt", 8192, 1)
+    log.info("before the error")
+    log.error("sensor gone")
+    assert appends == ["log.txt"] and "ERROR sensor gone" in (tmp_path / "log.txt").read_text()
+    log.info("before the crash")
+    try:
+        raise ValueError("bad reading")
+    except ValueError as e:
+        log.exception("crash", e)
+    text = (tmp_path / "log.txt").read_text()
+    assert len(appends) == 2 and "before the crash" in text and "ValueError: bad reading" in text
+
+
+def test_a_full_buffer_is_written_early_and_the_cap_holds_per_file(tmp_path, appends):
+    from runtime.log import Log
+
+    # 300 lines of ~40 bytes in one "tick": the 512-byte buffer fills every ~12 lines, and
+    # batches cross the 1000-byte cap of each file: rotation still happens line by line.
+    log = Log("INFO", "log.txt", 1000, 2)
+    for i in range(300):
+        log.info("line %03d of one long tick", i)
+    log.flush()
+    files = sorted(tmp_path.glob("log.txt*"))
+    assert [f.name for f in files] == ["log.txt", "log.txt.1", "log.txt.2"]
+    assert all(f.stat().st_size <= 1000 for f in files)
+    assert 300 // 13 <= len(appends) <= 300 // 8  # batches, not a write per line
+    kept = [int(line.split()[3]) for f in reversed(files) for line in f.read_text().splitlines()]
+    assert kept == list(range(300 - len(kept), 300)) and len(kept) > 60  # in order, the newest kept
 
 
 def test_log_below_level_writes_nothing(tmp_path):

@@ -16,6 +16,7 @@ if os.getenv("MPSIM_PORT") != "rp2":  # rp2 knows only PWRON_RESET and WDT_RESET
     SOFT_RESET = 5
 _ticks = 0
 _limit = int(os.getenv("MPSIM_TICKS") or 0)
+_PINLOG = os.getenv("MPSIM_PINLOG")
 _pipe = None  # to `sim`: ticks, watchdog starts and feeds (tools/sim.py Watchdog)
 
 
@@ -73,18 +74,21 @@ class Pin(PinBase):
 
     def __init__(self, id, mode=0, pull=None):
         self.id = id
-        self._v = int(os.getenv("MPSIM_PIN_%s" % id) or 1)  # `sim --hold-button` sets 0
+        self._v = 0 if mode == 1 else int(os.getenv("MPSIM_PIN_%s" % id) or 1)  # `sim --hold-button` sets 0
 
     def value(self, v=None):
         if v is None:
             return self._v
-        self._v = 1 if v else 0
+        v = 1 if v else 0
+        if _PINLOG and v != self._v:  # MPSIM_PINLOG=1: each change, with the ms it happened at
+            print("sim: pin %s %d at %d ms" % (self.id, v, time.ticks_ms()))
+        self._v = v
 
     def on(self):
-        self._v = 1
+        self.value(1)
 
     def off(self):
-        self._v = 0
+        self.value(0)
 
 
 class WDT:

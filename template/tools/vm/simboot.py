@@ -12,8 +12,8 @@ import simos as os
 
 sys.modules["os"] = os  # every `import os` gets the board's statvfs
 
-if int(os.getenv("MPSIM_FLASH_BYTES") or 0):
-    import simflash  # noqa: F401  (a small flash: writes beyond it fail with ENOSPC)
+if int(os.getenv("MPSIM_FLASH_BYTES") or 0) or os.getenv("MPSIM_FLASH_STATS"):
+    import simflash  # noqa: F401  (a small flash: writes beyond it fail with ENOSPC; wear counted)
 
 if os.getenv("MPSIM_PORT") == "rp2":
     import rp2  # noqa: F401  (BOOTSEL held at the reset: the ROM's bootloader, not MicroPython)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from runtime.net import Wifi
 
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
+_PULSE_MS = const(50)  # the status LED's blink at each tick: long enough for an eye
 
 
 async def _coroutine():
@@ -43,8 +44,9 @@ def clear_crash_count():
 
 
 class Context:
-    def __init__(self, log, config, hw):
+    def __init__(self, log, config, hw, cause):
         self.log = log
+        self.cause = cause  # the reset cause, said again once the boot is stable
         self.config = config
         self.board = target
         self.hw = hw
@@ -80,7 +82,7 @@ class Context:
     def run_tick(self, loop):
         # One heartbeat: the app's loop, failure counting, Wi-Fi upkeep, watchdog.
         if self.led:
-            self.led.on()
+            self.led.on()  # off again after _PULSE_MS (the loop in _run)
         try:
             loop(self)
             self.failures = 0
@@ -97,8 +99,6 @@ class Context:
 
     def tick_done(self):
         # The rest of a heartbeat, once app.loop has returned (or failed).
-        if self.led:
-            self.led.off()
         if self.net:
             try:
                 self.net.keep_up()
@@ -108,9 +108,12 @@ class Context:
         self.tick += 1
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
+            # Again, for a console that USB connected after the boot: why this boot happened.
+            self.log.info("boot: stable, reset cause %s", self.cause)
         every = self.report_every
         if every and self.tick % every == 0:
             self.log.info("memory: %d bytes free, %d in use", gc.mem_free(), gc.mem_alloc())
+        self.log.flush()  # the tick's lines in one write (runtime/log)
 
     def failed(self, msg, exc):
         self.failures += 1
@@ -129,6 +132,7 @@ def run(log, hw, conf, reset_cause):
         _run(log, hw, conf, reset_cause)
     except KeyboardInterrupt:  # Ctrl-C (a person or mpremote), not a crash
         clear_crash_count()
+        log.flush()
         raise
     except Exception as e:  # crashed before or outside the heartbeat: log it, reset, count it
         log.exception("crash: %s" % e.__class__.__name__, e)
@@ -136,7 +140,7 @@ def run(log, hw, conf, reset_cause):
 
 
 def _run(log, hw, conf, reset_cause):
-    ctx = Context(log, conf, hw)
+    ctx = Context(log, conf, hw, reset_cause)
     if reset_cause == "SOFT_RESET":  # a watchdog started before the soft reset still runs: feed it now
         ctx.start_watchdog()
     if target.WIFI:
@@ -146,6 +150,7 @@ def _run(log, hw, conf, reset_cause):
         if not ctx.net.connect(ctx.feed) and conf["wifi_on_fail"] == "sleep":
             log.warning("wifi: deep sleep for %d ms, then a fresh boot", conf["wifi_retry_ms"])
             clear_crash_count()  # sleeping is not crashing
+            log.flush()
             machine.deepsleep(conf["wifi_retry_ms"])
     import app
 
@@ -161,4 +166,10 @@ def _run(log, hw, conf, reset_cause):
         ctx.run_tick(app.loop)
         gc.collect()
         spent = time.ticks_diff(time.ticks_ms(), started)
-        hw.idle(interval - spent if spent < interval else 0)
+        wait = interval - spent if spent < interval else 0
+        if ctx.led:  # lit at the tick's start, off after _PULSE_MS: app.loop's ~0.1 ms is unseen
+            pulse = min(_PULSE_MS, wait // 2)  # and dark for at least as long
+            time.sleep_ms(pulse)
+            ctx.led.off()
+            wait -= pulse
+        hw.idle(wait)

@@ -71,6 +71,7 @@ class Portal:
                 cl.close()
             if self.saved:
                 self.log.info("setup mode: config.json saved, restarting into normal mode")
+                self.log.flush()
                 time.sleep_ms(300)  # let the page reach the phone
                 machine.reset()
         self.hw.idle(ms)

@@ -44,4 +44,5 @@ def setup_mode(log, hw, problem):
         if tick % 240 == 0:  # a reminder every minute, on the console only: the log keeps the reason
             print("setup mode: waiting for config.json (%s)" % problem)
         tick += 1
+        log.flush()  # what the setup page logged, in one write
         wait(250)

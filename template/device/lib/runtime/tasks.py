@@ -38,4 +38,10 @@ async def _heartbeat(ctx, started, loop, interval):
         gc.collect()
         ctx.hw.idle(0)  # a tick for the virtual board's --ticks; nothing on a board
         spent = time.ticks_diff(time.ticks_ms(), begun)
-        await asyncio.sleep_ms(interval - spent if spent < interval else 0)
+        wait = interval - spent if spent < interval else 0
+        if ctx.led:  # the LED's blink (heartbeat.Context.blink), without blocking the other tasks
+            pulse = min(50, wait // 2)
+            await asyncio.sleep_ms(pulse)
+            ctx.led.off()
+            wait -= pulse
+        await asyncio.sleep_ms(wait)
