@@ -17,6 +17,15 @@ from .project import BOARDS, FACTS, ROOT, Failure, find
 TYPINGS = ROOT / ".typings"
 STAMP = TYPINGS / "STUBS"
 STDLIB_STUBS = "micropython-stdlib-stubs"
+HELP = "type-check device/ against the MicroPython stubs in requirements-dev.txt"
+
+
+def add_arguments(p):
+    pass
+
+
+def run(args):
+    return 0 if typecheck(stubs_board()) else 1
 
 
 def _installed(spec):
