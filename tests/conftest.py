@@ -59,3 +59,11 @@ def like_a_terminal():
     """preexec_fn for a command a test stops with Ctrl-C (SIGINT): SIGINT at its default, as in a
     user's terminal. From a background job (a CI script's `&`) it would be inherited ignored."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def tools_alone(where, project_json):
+    """template/tools as a project has it, under where/tools, with this tools/project.json text:
+    enough to run `python -m tools` without rendering (its checks.py is a link to hooks/checks.py)."""
+    shutil.copytree(ROOT / "template" / "tools", where / "tools", ignore=shutil.ignore_patterns("*.jinja"))
+    (where / "tools" / "project.json").write_text(project_json)
+    return where

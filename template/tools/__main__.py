@@ -35,7 +35,7 @@ def main(argv=None):
     try:
         ap = parser()
     except Failure as e:  # the board choices come from a broken tools/project.json
-        parser(arguments=False).parse_args(argv)  # --help still answers
+        parser(arguments=False).parse_known_args(argv)  # --help still answers
         print(f"error: {e}", file=sys.stderr)
         return 1
     a = ap.parse_args(argv)
