@@ -53,6 +53,22 @@ def test_the_project_carries_the_same_checks(rendered):
     assert (rendered / "tools" / "checks.py").read_text() == (ROOT / "hooks" / "checks.py").read_text()
 
 
+def test_checks_travel_verbatim_even_with_template_syntax_in_them(tmp_path):
+    # template/tools/checks.py is a link to hooks/checks.py: copier copies its content as it is,
+    # so a `{{` or `{%` in a check's message or regex cannot break (or change) the rendering.
+    template = tmp_path / "template"
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for rel in filter(None, listed.stdout.split("\0")):
+        (template / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, template / rel, follow_symlinks=False)
+    hooks = template / "hooks" / "checks.py"
+    hooks.write_text(hooks.read_text() + '\nJINJA_LOOKALIKE = "{{ not_an_answer }} {% if x %}"  # {#\n')
+    dst = tmp_path / "proj"
+    copier.run_copy(str(template), dst, data={"boards": ["esp8266"]}, defaults=True, quiet=True)
+    assert (dst / "tools" / "checks.py").read_text() == hooks.read_text()
+    assert not (dst / "tools" / "checks.py").is_symlink()
+
+
 @pytest.mark.parametrize("source, line, words", [
     ("match x:\n    case 1:\n        pass\n", 2, "MicroPython cannot compile"),
     ("def f(a):\n    return 1 +\n", 3, "MicroPython cannot compile"),
