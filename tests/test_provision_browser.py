@@ -8,8 +8,8 @@ The screenshot goes to tmp and is only checked to be a sane PNG, so the test lea
 clean; docs/img/provisioning.png (shown by docs/provisioning.md) is that same picture, written
 there by running this test with PROVISIONING_SCREENSHOT=docs/img/provisioning.png.
 
-Needs chromium and chromedriver (.ci/run installs them): without them the test fails, it does not
-skip.
+Needs chromium and chromedriver (scripts/install-browser, run by the README set-up, installs them):
+without them the test fails, it does not skip.
 """
 import json
 import os
@@ -38,7 +38,7 @@ def png_size(path):
 @pytest.fixture
 def setup_page(tmp_path):
     if not (CHROMIUM and CHROMEDRIVER):
-        pytest.fail("chromium and chromedriver are missing: apt-get install chromium chromium-driver")
+        pytest.fail("chromium and chromedriver are missing: run `sh scripts/install-browser`")
     import copier
 
     project = tmp_path / "p"
