@@ -1,9 +1,12 @@
 import importlib.util
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +70,90 @@ def tools_alone(where, project_json):
     shutil.copytree(ROOT / "template" / "tools", where / "tools", ignore=shutil.ignore_patterns("*.jinja"))
     (where / "tools" / "project.json").write_text(project_json)
     return where
+
+
+def render(dst, **answers):
+    """A project rendered from this checkout's last commit (as a user's `copier copy --vcs-ref=HEAD`)."""
+    import copier
+
+    copier.run_copy(str(ROOT), dst, data=answers, defaults=True, vcs_ref="HEAD", quiet=True, unsafe=False)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def renderings(tmp_path_factory):
+    """renderings(**answers): the project rendered with these answers (the rest: defaults), once a
+    session for the same answers. Tests that change its files work on a copy, or in their flash."""
+    cache = {}
+
+    def get(**answers):
+        key = json.dumps(answers, sort_keys=True)
+        if key not in cache:
+            cache[key] = render(tmp_path_factory.mktemp("rendered") / "p", **answers)
+        return cache[key]
+
+    return get
+
+
+def tools_env():
+    """The environment of a project command: `python` and the tools are this interpreter's."""
+    return dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+
+
+def sim(project, *args, timeout=180):
+    """`python -m tools sim ARGS` in the project, to its end."""
+    return subprocess.run([sys.executable, "-m", "tools", "sim", *args], check=False, cwd=project, env=tools_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+class Background:
+    """A command in the background, in a session of its own as from a terminal (Ctrl-C reaches its
+    whole group); its output lines (stdout and stderr) collected as they come."""
+
+    def __init__(self, args, cwd):
+        self.proc = subprocess.Popen(args, cwd=cwd, env=tools_env(), stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                                     preexec_fn=like_a_terminal)
+        self.lines = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text, seconds, start=0):
+        """The first line from lines[start] on that holds text, waiting up to seconds; None if none came."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = next((line for line in self.lines[start:] if text in line), None)
+            if found is not None or time.monotonic() > deadline or (self.proc.poll() is not None
+                                                                    and not self._reader.is_alive()):
+                return found
+            time.sleep(0.05)
+
+    def output(self):
+        return "\n".join(self.lines)
+
+    def ctrl_c(self, timeout=60):
+        """What a terminal does on Ctrl-C; then wait for the end. The whole output."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        return self.end(timeout)
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        self.proc.send_signal(sig)
+        return self.end(timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        return self.end(10)
+
+    def end(self, timeout):
+        self.proc.wait(timeout)
+        self._reader.join(5)
+        return self.output()
+
+
+def sim_in_background(project, *args):
+    return Background([sys.executable, "-m", "tools", "sim", *args], project)
