@@ -13,11 +13,8 @@ BOARDS = ["esp8266", "rp2_pico_w"]
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    dst = tmp_path_factory.mktemp("rendered") / "proj"
-    copier.run_copy(str(ROOT), dst, data={"boards": BOARDS, "wifi": True, "wifi_country": "DE"},
-                    defaults=True, vcs_ref="HEAD", quiet=True)
-    return dst
+def rendered(renderings):
+    return renderings(boards=BOARDS, wifi=True, wifi_country="DE")
 
 
 @pytest.fixture

@@ -14,15 +14,12 @@ without them the test fails, it does not skip.
 import json
 import os
 import shutil
-import signal
 import struct
-import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, render, sim_in_background
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -39,26 +36,16 @@ def png_size(path):
 def setup_page(tmp_path):
     if not (CHROMIUM and CHROMEDRIVER):
         pytest.fail("chromium and chromedriver are missing: run `sh scripts/install-browser`")
-    import copier
-
-    project = tmp_path / "p"
-    copier.run_copy(str(ROOT), project, data={"boards": ["esp32"]}, defaults=True, vcs_ref="HEAD", quiet=True,
-                    unsafe=False)
+    project = render(tmp_path / "p", boards=["esp32"])
     flash = tmp_path / "flash"
-    sim = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(flash)], cwd=project,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    sim = sim_in_background(project, "--flash", str(flash))
     try:
-        seen = []
-        for line in sim.stdout:
-            seen.append(line)
-            if line.startswith("setup page: "):
-                break
-        else:
-            pytest.fail("the sim printed no setup page URL:\n" + "".join(seen))
+        line = sim.wait_for("setup page: ", 60)
+        if not line:
+            pytest.fail("the sim printed no setup page URL:\n" + sim.output())
         yield line.split(": ", 1)[1].strip(), flash
     finally:
-        os.killpg(sim.pid, signal.SIGKILL)
-        sim.wait(timeout=10)
+        sim.kill()
 
 
 def test_a_browser_fills_the_setup_page_and_the_board_saves_it(setup_page, tmp_path):
