@@ -132,6 +132,7 @@ class Background:
                 return found
             time.sleep(0.05)
 
+    @property
     def output(self):
         return "\n".join(self.lines)
 
@@ -152,7 +153,7 @@ class Background:
     def end(self, timeout):
         self.proc.wait(timeout)
         self._reader.join(5)
-        return self.output()
+        return self.output
 
 
 def sim_in_background(project, *args):

@@ -158,7 +158,7 @@ def test_the_docs_example_serves_readings_on_the_virtual_board(project, tmp_path
     flash(tmp_path, docs_example(), dict(CONFIG, loop_interval_ms=100))
     vm = sim_in_background(project, "--flash", str(tmp_path), "--ticks", "40", "--http-port", str(port))
     try:
-        assert vm.wait_for("app: serving http://127.0.0.1:%d/" % port, 60), vm.output()
+        assert vm.wait_for("app: serving http://127.0.0.1:%d/" % port, 60), vm.output
         time.sleep(0.5)  # a few samples
         with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as reply:
             reading = json.loads(reply.read())

@@ -42,7 +42,7 @@ def setup_page(tmp_path):
     try:
         line = sim.wait_for("setup page: ", 60)
         if not line:
-            pytest.fail("the sim printed no setup page URL:\n" + sim.output())
+            pytest.fail("the sim printed no setup page URL:\n" + sim.output)
         yield line.split(": ", 1)[1].strip(), flash
     finally:
         sim.kill()
