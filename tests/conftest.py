@@ -5,8 +5,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -106,40 +104,18 @@ def sim(project, *args, timeout=180):
                           capture_output=True, text=True, timeout=timeout)
 
 
-class Background:
-    """A command in the background, in a session of its own as from a terminal (Ctrl-C reaches its
-    whole group); its output lines (stdout and stderr) collected as they come."""
+# The generated project's test helpers (its tests/conftest.py), loaded from their one source.
+_spec = importlib.util.spec_from_file_location("project_conftest", ROOT / "template" / "tests" / "conftest.py")
+project_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(project_conftest)
 
-    def __init__(self, args, cwd):
-        self.proc = subprocess.Popen(args, cwd=cwd, env=tools_env(), stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                                     preexec_fn=like_a_terminal)
-        self.lines = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
+class Background(project_conftest.Background):
+    """A command in the background as the project's tests run one (`python -m tools ...` by
+    default), with this interpreter's tools on PATH; stop() and kill() end it."""
 
-    def wait_for(self, text, seconds, start=0):
-        """The first line from lines[start] on that holds text, waiting up to seconds; None if none came."""
-        deadline = time.monotonic() + seconds
-        while True:
-            found = next((line for line in self.lines[start:] if text in line), None)
-            if found is not None or time.monotonic() > deadline or (self.proc.poll() is not None
-                                                                    and not self._reader.is_alive()):
-                return found
-            time.sleep(0.05)
-
-    @property
-    def output(self):
-        return "\n".join(self.lines)
-
-    def ctrl_c(self, timeout=60):
-        """What a terminal does on Ctrl-C; then wait for the end. The whole output."""
-        os.killpg(self.proc.pid, signal.SIGINT)
-        return self.end(timeout)
+    def __init__(self, *args, cwd, command=(sys.executable, "-m", "tools")):
+        super().__init__(*args, cwd=cwd, command=command, env=tools_env())
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         self.proc.send_signal(sig)
@@ -150,11 +126,6 @@ class Background:
             os.killpg(self.proc.pid, signal.SIGKILL)
         return self.end(10)
 
-    def end(self, timeout):
-        self.proc.wait(timeout)
-        self._reader.join(5)
-        return self.output
-
 
 def sim_in_background(project, *args):
-    return Background([sys.executable, "-m", "tools", "sim", *args], project)
+    return Background("sim", *args, cwd=project)

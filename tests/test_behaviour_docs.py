@@ -166,7 +166,7 @@ def assert_shown(shown, output, where):
 def run_block(project, block):
     # `python` in the pages is the project's interpreter: the one running these tests (tools_env).
     if "--ticks" not in block:  # runs until Ctrl-C: press it once the app is running
-        running = Background(["bash", "-c", block], project)
+        running = Background("-c", block, cwd=project, command=("bash",))
         running.wait_for("app: tick 20", 120)
         return running.ctrl_c(60) + "\n"
     out = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], cwd=project, env=tools_env(),

@@ -45,11 +45,12 @@ def tools(*args, cwd=ROOT, timeout=180):
 
 
 class Background:
-    """`python -m tools ARGS` in the background, in a process group of its own as from a terminal
-    (Ctrl-C reaches the whole group); its output lines (stdout and stderr) collected as they come."""
+    """`python -m tools ARGS` (or another command) in the background, in a process group of its own
+    as from a terminal (Ctrl-C reaches the whole group); its output lines (stdout and stderr)
+    collected as they come."""
 
-    def __init__(self, *args, cwd=ROOT):
-        self.proc = subprocess.Popen([sys.executable, "-m", "tools", *args], cwd=cwd, stdout=subprocess.PIPE,
+    def __init__(self, *args, cwd=ROOT, command=(sys.executable, "-m", "tools"), env=None):
+        self.proc = subprocess.Popen([*command, *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, start_new_session=True,
                                      preexec_fn=like_a_terminal)
         self.lines = []
@@ -77,6 +78,10 @@ class Background:
     def ctrl_c(self, timeout=30):
         """What a terminal does on Ctrl-C; then wait for the end. The whole output."""
         os.killpg(self.proc.pid, signal.SIGINT)
+        return self.end(timeout)
+
+    def end(self, timeout):
+        """Wait for the end; the whole output."""
         self.proc.wait(timeout)
         self._reader.join(5)
         return self.output
