@@ -1,4 +1,5 @@
 import importlib.util
+import json
 import os
 import shutil
 import signal
@@ -59,3 +60,72 @@ def like_a_terminal():
     """preexec_fn for a command a test stops with Ctrl-C (SIGINT): SIGINT at its default, as in a
     user's terminal. From a background job (a CI script's `&`) it would be inherited ignored."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def tools_alone(where, project_json):
+    """template/tools as a project has it, under where/tools, with this tools/project.json text:
+    enough to run `python -m tools` without rendering (its checks.py is a link to hooks/checks.py)."""
+    shutil.copytree(ROOT / "template" / "tools", where / "tools", ignore=shutil.ignore_patterns("*.jinja"))
+    (where / "tools" / "project.json").write_text(project_json)
+    return where
+
+
+def render(dst, **answers):
+    """A project rendered from this checkout's last commit (as a user's `copier copy --vcs-ref=HEAD`)."""
+    import copier
+
+    copier.run_copy(str(ROOT), dst, data=answers, defaults=True, vcs_ref="HEAD", quiet=True, unsafe=False)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def renderings(tmp_path_factory):
+    """renderings(**answers): the project rendered with these answers (the rest: defaults), once a
+    session for the same answers. Tests that change its files work on a copy, or in their flash."""
+    cache = {}
+
+    def get(**answers):
+        key = json.dumps(answers, sort_keys=True)
+        if key not in cache:
+            cache[key] = render(tmp_path_factory.mktemp("rendered") / "p", **answers)
+        return cache[key]
+
+    return get
+
+
+def tools_env():
+    """The environment of a project command: `python` and the tools are this interpreter's."""
+    return dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+
+
+def sim(project, *args, timeout=180):
+    """`python -m tools sim ARGS` in the project, to its end."""
+    return subprocess.run([sys.executable, "-m", "tools", "sim", *args], check=False, cwd=project, env=tools_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+# The generated project's test helpers (its tests/conftest.py), loaded from their one source.
+_spec = importlib.util.spec_from_file_location("project_conftest", ROOT / "template" / "tests" / "conftest.py")
+project_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(project_conftest)
+
+
+class Background(project_conftest.Background):
+    """A command in the background as the project's tests run one (`python -m tools ...` by
+    default), with this interpreter's tools on PATH; stop() and kill() end it."""
+
+    def __init__(self, *args, cwd, command=(sys.executable, "-m", "tools")):
+        super().__init__(*args, cwd=cwd, command=command, env=tools_env())
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        self.proc.send_signal(sig)
+        return self.end(timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        return self.end(10)
+
+
+def sim_in_background(project, *args):
+    return Background("sim", *args, cwd=project)

@@ -4,18 +4,15 @@ The runtime code is the same for every board, so one rendering proves it: the ES
 smallest modeled heap, with Wi-Fi and a log file.
 """
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import like_a_terminal
+import conftest
+from conftest import sim_in_background
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = {"wifi_ssid": "home", "wifi_password": "pw", "loop_interval_ms": 40}
@@ -84,8 +81,7 @@ def flash(tmp_path, app, config=CONFIG):
 
 
 def sim(project, flash_dir, *args):
-    return subprocess.run([sys.executable, "-m", "tools", "sim", "--flash", str(flash_dir), *args],
-                          cwd=project, capture_output=True, text=True, timeout=180)
+    return conftest.sim(project, "--flash", str(flash_dir), *args)
 
 
 def test_async_app_runs_its_own_task_between_ticks(project, tmp_path):
@@ -142,18 +138,9 @@ def test_a_task_that_blocks_the_loop_is_reset_by_the_watchdog(project, tmp_path)
 
 def test_ctrl_c_reaches_the_repl_from_an_async_app(project, tmp_path):
     flash(tmp_path, SENSOR_APP)
-    vm = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(tmp_path)], cwd=project,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                          preexec_fn=like_a_terminal)
-    seen = []
-    deadline = time.monotonic() + 60
-    for line in vm.stdout:
-        seen.append(line)
-        if "app: tick 10" in line or time.monotonic() > deadline:
-            break
-    os.killpg(vm.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
-    rest, _ = vm.communicate(timeout=30)
-    out = "".join(seen) + rest
+    vm = sim_in_background(project, "--flash", str(tmp_path))
+    vm.wait_for("app: tick 10", 60)
+    out = vm.ctrl_c(30)
     assert "KeyboardInterrupt" in out and "sim: Ctrl-C: the firmware stopped" in out
     assert "crash:" not in out and "resetting the board" not in out
     assert not (tmp_path / "boot_count").exists()
@@ -169,19 +156,15 @@ def test_the_docs_example_serves_readings_on_the_virtual_board(project, tmp_path
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     flash(tmp_path, docs_example(), dict(CONFIG, loop_interval_ms=100))
-    vm = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(tmp_path), "--ticks", "40",
-                           "--http-port", str(port)], cwd=project, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True)
+    vm = sim_in_background(project, "--flash", str(tmp_path), "--ticks", "40", "--http-port", str(port))
     try:
-        for line in vm.stdout:
-            if "app: serving http://127.0.0.1:%d/" % port in line:
-                break
+        assert vm.wait_for("app: serving http://127.0.0.1:%d/" % port, 60), vm.output
         time.sleep(0.5)  # a few samples
         with urllib.request.urlopen("http://127.0.0.1:%d/" % port, timeout=10) as reply:
             reading = json.loads(reply.read())
-        rest, _ = vm.communicate(timeout=60)
+        rest = vm.end(60)
     finally:
         vm.kill()
     assert reading["samples"] >= 1 and 20 <= reading["value"] < 25, reading
-    assert vm.returncode == 0 and "sim: 40 ticks done" in rest, rest[-2000:]
+    assert vm.proc.returncode == 0 and "sim: 40 ticks done" in rest, rest[-2000:]
     assert "ERROR" not in rest, rest[-2000:]

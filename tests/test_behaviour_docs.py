@@ -6,17 +6,14 @@ flags `python -m tools sim` has; and the commands of each page, run in a rendere
 the console lines the page shows.
 """
 import functools
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, like_a_terminal
+from conftest import Background, tools_env
 
 BASE_PAGES = {"setup-mode.md", "corrupt-config.md", "interrupted-save.md", "loop-exception.md",
               "memory-error.md", "crash-loop.md", "safe-mode.md", "ctrl-c-and-watchdog.md", "reset-cause.md"}
@@ -37,23 +34,9 @@ SIM = re.compile(r"python -m tools sim\b([^\n`]*)")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 
 
-def render(dst, answers):
-    import copier
-
-    copier.run_copy(str(ROOT), dst, data=answers, defaults=True, vcs_ref="HEAD", quiet=True, unsafe=False)
-    return dst
-
-
 @pytest.fixture(scope="module")
-def projects(tmp_path_factory):
-    cache = {}
-
-    def get(name):
-        if name not in cache:
-            cache[name] = render(tmp_path_factory.mktemp(name) / "p", RENDERINGS[name])
-        return cache[name]
-
-    return get
+def projects(renderings):
+    return lambda name: renderings(**RENDERINGS[name])
 
 
 def answers_of(name):
@@ -64,11 +47,6 @@ def answers_of(name):
 
 def pages(project):
     return {p.name for p in (project / "docs" / "behaviour").glob("*.md") if p.name != "README.md"}
-
-
-def env():
-    # `python` in the pages is the project's interpreter: the one running these tests.
-    return dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
 
 
 @pytest.mark.parametrize("name", sorted(RENDERINGS))
@@ -109,7 +87,7 @@ def slug(heading):
 def test_each_page_says_what_happens_how_to_trigger_and_recover_with_real_sim_flags(projects, name):
     project = projects(name)
     helptext = subprocess.run([sys.executable, "-m", "tools", "sim", "--help"], cwd=project,
-                              capture_output=True, text=True, timeout=60, env=env())
+                              capture_output=True, text=True, timeout=60, env=tools_env())
     assert helptext.returncode == 0, helptext.stderr
     known = set(re.findall(r"--[a-z][\w-]*", helptext.stdout))
     assert {"--flash", "--ticks", "--hold-button", "--wifi", "--flash-size"} <= known
@@ -133,7 +111,7 @@ def test_the_validators_pass_with_the_pages_committed(projects):
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
     out = subprocess.run([sys.executable, "-m", "tools", "check"], cwd=project, capture_output=True, text=True,
-                         timeout=300, env=env())
+                         timeout=300, env=tools_env())
     assert out.returncode == 0, out.stdout + out.stderr
     assert "docs/behaviour" not in out.stdout + out.stderr
 
@@ -186,19 +164,12 @@ def assert_shown(shown, output, where):
 
 
 def run_block(project, block):
+    # `python` in the pages is the project's interpreter: the one running these tests (tools_env).
     if "--ticks" not in block:  # runs until Ctrl-C: press it once the app is running
-        sim = subprocess.Popen(["bash", "-c", block], cwd=project, env=env(), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                               preexec_fn=like_a_terminal)
-        seen, deadline = [], time.monotonic() + 120
-        for line in sim.stdout:
-            seen.append(line)
-            if "app: tick 20" in line or time.monotonic() > deadline:
-                break
-        os.killpg(sim.pid, signal.SIGINT)
-        rest, _ = sim.communicate(timeout=60)
-        return "".join(seen) + rest
-    out = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], cwd=project, env=env(),
+        running = Background("-c", block, cwd=project, command=("bash",))
+        running.wait_for("app: tick 20", 120)
+        return running.ctrl_c(60) + "\n"
+    out = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", block], cwd=project, env=tools_env(),
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, f"exit {out.returncode}:\n{block}\n{out.stdout}\n{out.stderr}"
     return out.stdout

@@ -13,11 +13,8 @@ BOARDS = ["esp8266", "rp2_pico_w"]
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    dst = tmp_path_factory.mktemp("rendered") / "proj"
-    copier.run_copy(str(ROOT), dst, data={"boards": BOARDS, "wifi": True, "wifi_country": "DE"},
-                    defaults=True, vcs_ref="HEAD", quiet=True)
-    return dst
+def rendered(renderings):
+    return renderings(boards=BOARDS, wifi=True, wifi_country="DE")
 
 
 @pytest.fixture
@@ -51,6 +48,22 @@ def test_a_fresh_rendering_passes_every_check(project):
 
 def test_the_project_carries_the_same_checks(rendered):
     assert (rendered / "tools" / "checks.py").read_text() == (ROOT / "hooks" / "checks.py").read_text()
+
+
+def test_checks_travel_verbatim_even_with_template_syntax_in_them(tmp_path):
+    # template/tools/checks.py is a link to hooks/checks.py: copier copies its content as it is,
+    # so a `{{` or `{%` in a check's message or regex cannot break (or change) the rendering.
+    template = tmp_path / "template"
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True)
+    for rel in filter(None, listed.stdout.split("\0")):
+        (template / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, template / rel, follow_symlinks=False)
+    hooks = template / "hooks" / "checks.py"
+    hooks.write_text(hooks.read_text() + '\nJINJA_LOOKALIKE = "{{ not_an_answer }} {% if x %}"  # {#\n')
+    dst = tmp_path / "proj"
+    copier.run_copy(str(template), dst, data={"boards": ["esp8266"]}, defaults=True, quiet=True)
+    assert (dst / "tools" / "checks.py").read_text() == hooks.read_text()
+    assert not (dst / "tools" / "checks.py").is_symlink()
 
 
 @pytest.mark.parametrize("source, line, words", [

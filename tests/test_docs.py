@@ -152,3 +152,24 @@ def test_the_safe_mode_press_names_its_window_and_never_says_hold_at_reset(board
     assert f"within {facts['button_window_ms'] / 1000:g} s" in press, f"{board}: {press!r} misses its window"
     assert press.startswith("reset, then press ") and "hold" not in press.lower(), press
     assert ("LED is lit" in press) == (facts["led"] is not None), f"{board}: the LED shows the window when there is one"
+
+
+@pytest.mark.parametrize("board", sorted(CATALOGUE))
+def test_the_board_prose_agrees_with_the_facts_it_describes(board):
+    # led_text, button_at_reset and machine_reset_reads are written once in data/boards.yml and
+    # rendered as they are by the README, the behaviour pages and the docs site.
+    f = CATALOGUE[board]
+    led = f["led"]
+    if led is None:
+        assert f["led_text"].startswith("none"), f["led_text"]
+    elif f["port"] == "pyboard":
+        assert f"`pyb.LED({led})`" in f["led_text"]
+    elif isinstance(led, int):
+        assert f["led_text"].startswith(f"GPIO{led}")
+    else:
+        assert f'`Pin("{led}")`' in f["led_text"]
+    assert ("lit when low" in f["led_text"]) == bool(f["led_active_low"]), f["led_text"]
+    assert ("wired to the Wi-Fi chip" in f["led_text"]) == (led == "LED" and f["wifi"]), f["led_text"]
+    loader = {"rp2": "the USB bootloader", "pyboard": "the pyboard's boot menu"}.get(f["port"], "the ROM download mode")
+    assert f["button_at_reset"].startswith(loader), f["button_at_reset"]
+    assert f["machine_reset_reads"] == ("WDT_RESET" if f["port"] == "rp2" else "HARD_RESET")

@@ -1,8 +1,15 @@
 """The docs site keeps up with the code it describes: every validator and every sim option is documented."""
 import ast
+import functools
+import json
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-from conftest import ROOT
+from conftest import ROOT, tools_alone
 
 
 def check_codes():
@@ -17,22 +24,48 @@ def check_codes():
     return found
 
 
+# Prints {option: choices} of every command, read from the parser that `python -m tools` builds
+# from its table of commands (a subcommand's options under "commands").
+DUMP = r"""
+import argparse, json
+from tools.__main__ import parser
+
+def options(p):
+    out = {}
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            out["commands"] = {name: options(sub) for name, sub in action.choices.items()}
+        for option in action.option_strings:
+            if option.startswith("--") and option != "--help":
+                out[option] = list(action.choices or ())
+    return out
+
+print(json.dumps(options(parser())["commands"]))
+"""
+
+
+@functools.cache
+def commands():
+    """{command: {option: choices}} of the project's tools, from template/tools as a project has it."""
+    where = tools_alone(Path(tempfile.mkdtemp(prefix="tools-parser-")), json.dumps({"boards": ["a_board"], "facts": {}}))
+    out = subprocess.run([sys.executable, "-c", DUMP], cwd=where, capture_output=True, text=True, timeout=60)
+    shutil.rmtree(where)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
 def cli_options():
-    """(sim options, options of the other commands), read from the project's argument parser."""
-    source = (ROOT / "template" / "tools" / "__main__.py").read_text()
-    sim_block = source[source.index('if name == "sim":'):]
-    sim_block = sim_block[:sim_block.index("return ap")]
-    sim = set(re.findall(r'add_argument\("(--[\w-]+)"', sim_block))
-    every = set(re.findall(r'add_argument\("(--[\w-]+)"', source)) - {"--format"}
-    return sim, every - sim - deps_options()[1] - {"--board"}
+    """(sim options, options of the other commands but deps)."""
+    found = commands()
+    sim = set(found["sim"]) - {"--board"}
+    every = {option for name, options in found.items() if name != "deps" for option in options}
+    return sim, every - sim - {"--board", "--format"}
 
 
 def deps_options():
-    """(subcommands, options) of `deps`, read from the project's argument parser."""
-    source = (ROOT / "template" / "tools" / "__main__.py").read_text()
-    block = source[source.index("def deps_parser("):]
-    block = block[:block.index("\ndef ")]
-    return set(re.findall(r'deps\.add_parser\("(\w+)"', block)), set(re.findall(r'add_argument\("(--[\w-]+)"', block))
+    """(subcommands, options) of `deps`."""
+    subs = commands()["deps"]["commands"]
+    return set(subs), {option for options in subs.values() for option in options}
 
 
 def sim_options():
@@ -76,7 +109,7 @@ def test_every_sim_option_is_documented_on_the_virtual_board_page():
     page = (ROOT / "docs" / "virtual-board.md").read_text()
     table = set(re.findall(r"^\| `(--[\w-]+)", page, re.M))
     assert options <= table, f"docs/virtual-board.md lacks: {', '.join(sorted(options - table))}"
-    source = (ROOT / "template" / "tools" / "__main__.py").read_text()
-    modes = re.search(r'"--wifi", choices=\(([^)]*)\)', source).group(1)
-    for mode in re.findall(r'"(\w+)"', modes):
+    modes = commands()["sim"]["--wifi"]
+    assert {"ok", "fail", "drop"} <= set(modes)
+    for mode in modes:
         assert f"`--wifi {mode}`" in page, f"docs/virtual-board.md: no row for --wifi {mode}"

@@ -8,21 +8,18 @@ The screenshot goes to tmp and is only checked to be a sane PNG, so the test lea
 clean; docs/img/provisioning.png (shown by docs/provisioning.md) is that same picture, written
 there by running this test with PROVISIONING_SCREENSHOT=docs/img/provisioning.png.
 
-Needs chromium and chromedriver (.ci/run installs them): without them the test fails, it does not
-skip.
+Needs chromium and chromedriver (scripts/install-browser, run by the README set-up, installs them):
+without them the test fails, it does not skip.
 """
 import json
 import os
 import shutil
-import signal
 import struct
-import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, render, sim_in_background
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -38,27 +35,17 @@ def png_size(path):
 @pytest.fixture
 def setup_page(tmp_path):
     if not (CHROMIUM and CHROMEDRIVER):
-        pytest.fail("chromium and chromedriver are missing: apt-get install chromium chromium-driver")
-    import copier
-
-    project = tmp_path / "p"
-    copier.run_copy(str(ROOT), project, data={"boards": ["esp32"]}, defaults=True, vcs_ref="HEAD", quiet=True,
-                    unsafe=False)
+        pytest.fail("chromium and chromedriver are missing: run `sh scripts/install-browser`")
+    project = render(tmp_path / "p", boards=["esp32"])
     flash = tmp_path / "flash"
-    sim = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(flash)], cwd=project,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    sim = sim_in_background(project, "--flash", str(flash))
     try:
-        seen = []
-        for line in sim.stdout:
-            seen.append(line)
-            if line.startswith("setup page: "):
-                break
-        else:
-            pytest.fail("the sim printed no setup page URL:\n" + "".join(seen))
+        line = sim.wait_for("setup page: ", 60)
+        if not line:
+            pytest.fail("the sim printed no setup page URL:\n" + sim.output)
         yield line.split(": ", 1)[1].strip(), flash
     finally:
-        os.killpg(sim.pid, signal.SIGKILL)
-        sim.wait(timeout=10)
+        sim.kill()
 
 
 def test_a_browser_fills_the_setup_page_and_the_board_saves_it(setup_page, tmp_path):

@@ -9,25 +9,19 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
-from conftest import CATALOGUE, ROOT, tool
+from conftest import CATALOGUE, sim, tool
 
 BOARDS = ["rp2_pico", "esp8266"]
 TIMEOUT = 20  # a boot here takes well under a second; a hung import never ends
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    import copier
-
-    dst = tmp_path_factory.mktemp("safeboot") / "p"
-    copier.run_copy(str(ROOT), dst, data={"boards": BOARDS, "wifi": False}, defaults=True, vcs_ref="HEAD",
-                    quiet=True)
+def project(renderings):
+    dst = renderings(boards=BOARDS, wifi=False)
     for board in BOARDS:  # builds build/<board>/ and the fakes in build/vm/
-        out = subprocess.run([sys.executable, "-m", "tools", "sim", "--board", board, "--ticks", "1", "--flash",
-                              str(dst / "warmup" / board)], cwd=dst, capture_output=True, text=True, timeout=180)
+        out = sim(dst, "--board", board, "--ticks", "1", "--flash", str(dst / "warmup" / board))
         assert out.returncode == 0, out.stdout + out.stderr
     return dst
 

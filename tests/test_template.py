@@ -366,3 +366,12 @@ def test_same_answers_render_identical_trees(tmp_path):
 
     assert answers("a") == answers("b")
 
+
+
+def test_firmware_takes_board_limits_from_the_catalogue_not_from_numbers_of_its_own():
+    # The watchdog limits live in data/boards.yml and reach the firmware as target.WDT_MAX_MS.
+    limits = {str(b["wdt_max_ms"]) for b in CATALOGUE.values() if b["wdt_max_ms"]}
+    assert "8388" in limits
+    found = [f"{p.relative_to(ROOT)}: {n}" for p in (ROOT / "template" / "device").rglob("*.py")
+             for n in limits if re.search(rf"\b{n}\b", p.read_text())]
+    assert not found, f"board limits written again in the firmware: {found}"

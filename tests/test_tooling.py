@@ -40,6 +40,8 @@ def test_stubs_of_one_board_are_installed_and_configured(copie, boards, wifi, st
     p = render(copie, boards=boards, wifi=wifi)
     stubs = [line for line in (p / "requirements-dev.txt").read_text().splitlines() if "-stubs==" in line]
     assert stubs == [CATALOGUE[stubs_of]["stubs"]]
+    # `typecheck` reads the same board from tools/project.json (worked out once, in copier.yml)
+    assert json.loads((p / "tools" / "project.json").read_text())["stubs_board"] == stubs_of
     conf = json.loads((p / "pyrightconfig.json").read_text())
     assert conf["typeshedPath"] == ".typings" and conf["include"] == ["device"]
     roots = {env["root"]: env for env in conf["executionEnvironments"]}

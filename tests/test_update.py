@@ -376,3 +376,39 @@ def test_template_changes_never_reach_user_owned_files(template_repo, tmp_path):
     assert (project / "device/drivers/soil.py").read_text() == USER_DRIVER
     assert (project / "device/main.py").read_text().endswith("# next release\n")
     assert not conflict_markers(project) and not list(project.rglob("*.rej"))
+
+
+def ownership_table(project):
+    """{path: owner} of the project's docs/updating.md table (the catch-all row of files a user adds left out)."""
+    page = (project / "docs" / "updating.md").read_text()
+    owners = {}
+    for owner, files in re.findall(r"^\| (you|template|copier) \| (.*?) \| [^|]* \|$", page, re.M):
+        if not files.startswith("every file you add"):
+            for path in re.findall(r"`([^`]+)`", files):
+                assert path not in owners, f"{path} is in two rows"
+                owners[path] = owner
+    return owners
+
+
+def owner_of(rel, owners):
+    found = [p for p in owners if rel == p or (p.endswith("/") and rel.startswith(p))]
+    return owners[max(found, key=len)] if found else None
+
+
+def test_the_ownership_table_covers_every_rendered_file_and_only_those(tmp_path):
+    answers = {"boards": ["rp2_pico_w", "esp8266"], "wifi": True, "wifi_country": "DE", "ci": "github",
+               "editor": "vscode"}
+    project = tmp_path / "proj"
+    copier("copy", "--quiet", "--defaults", "--vcs-ref", "HEAD",
+           *(f"--data={k}={json.dumps(v) if isinstance(v, list) else v}" for k, v in answers.items()),
+           str(ROOT), str(project), cwd=tmp_path)
+    owners = ownership_table(project)
+    unowned = sorted(rel for rel in tree(project) if owner_of(rel, owners) is None)
+    assert not unowned, f"docs/updating.md names no owner for: {unowned}"
+    stale = sorted(p for p in owners if not (project / p).exists() and owners[p] == "template")
+    assert not stale, f"docs/updating.md names template files this project does not have: {stale}"
+    for rel in USER_OWNED:
+        assert owner_of(rel, owners) == "you", rel
+    assert owner_of(ANSWERS_FILE, owners) == "copier"
+    assert owner_of("device/drivers/rp2/__init__.py", owners) == "template"
+    assert "device/drivers/esp32/__init__.py" not in owners  # rendered for this project's ports only

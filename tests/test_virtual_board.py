@@ -8,35 +8,24 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
+import conftest
 import pytest
-from conftest import ROOT, tool
+from conftest import sim_in_background, tool
 
 BOARDS = ["rp2_pico_w", "esp8266", "esp32"]
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    import copier
-
-    dst = tmp_path_factory.mktemp("vb") / "p"
-    copier.run_copy(str(ROOT), dst, data={"boards": BOARDS, "wifi": True, "wifi_country": "DE"}, defaults=True,
-                    vcs_ref="HEAD", quiet=True, unsafe=False)
-    return dst
-
-
-def env():
-    return dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+def project(renderings):
+    return renderings(boards=BOARDS, wifi=True, wifi_country="DE")
 
 
 def sim(project, flash, *args, board="rp2_pico_w"):
-    return subprocess.run([sys.executable, "-m", "tools", "sim", "--board", board, "--flash", str(flash), *args],
-                          check=False, cwd=project, capture_output=True, text=True, timeout=120,
-                          env=env())
+    return conftest.sim(project, "--board", board, "--flash", str(flash), *args, timeout=120)
 
 
 def flash_with(path, app=None, **config):
@@ -124,37 +113,13 @@ def test_watchdog_limits_are_the_ports(project, tmp_path, board, expect):
         assert started and set(started) == {"1600"}, out.stdout
 
 
-class Served:
-    """`sim --serve` in the background; its console lines collected as they come."""
-
-    def __init__(self, project, flash):
-        self.proc = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--board", "rp2_pico_w", "--serve",
-                                      "--flash", str(flash)], cwd=project, env=env(), stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.lines, self.port = [], None
-        threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.monotonic() + 60
-        while not self.port and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert self.port, self.lines
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            if line.startswith("/dev/"):
-                self.port = line.strip()
-
-    def wait_for(self, text, seconds, start=0):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines[start:]):
-                return True
-            time.sleep(0.05)
-        return False
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(30)
+def serve_board(project, flash):
+    """`sim --serve` in the background, with the pty it serves the board on as .port."""
+    board = sim_in_background(project, "--board", "rp2_pico_w", "--serve", "--flash", str(flash))
+    line = board.wait_for("/dev/", 60)
+    assert line and line.startswith("/dev/"), board.lines
+    board.port = line.strip()
+    return board
 
 
 def mpremote(port, *args):
@@ -166,7 +131,7 @@ def test_on_serve_the_watchdog_survives_a_soft_reset_unless_a_client_feeds_it(pr
     if os.name != "posix":
         pytest.skip("sim --serve needs a pty (Linux or macOS)")
     flash = flash_with(tmp_path / "flash", watchdog_ms=1000, loop_interval_ms=100)
-    served = Served(project, flash)
+    served = serve_board(project, flash)
     try:
         assert served.wait_for("sim: watchdog started, 1000 ms", 60), served.lines
         # A client that feeds it, after mpremote's Ctrl-C and soft reset: no reset for 3 s.
@@ -199,7 +164,7 @@ def test_mpremote_mip_installs_into_the_served_boards_lib(project, tmp_path):
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(index))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    served = Served(project, flash_with(tmp_path / "flash", loop_interval_ms=100))
+    served = serve_board(project, flash_with(tmp_path / "flash", loop_interval_ms=100))
     try:
         url = "http://127.0.0.1:%d/blink_util.py" % server.server_address[1]
         got = mpremote(served.port, "mip", "install", url)
@@ -231,15 +196,13 @@ def interpreters_in(flash):
 def test_killing_the_tool_leaves_no_interpreter(project, tmp_path, serve, sig):
     flash = flash_with(tmp_path / "flash", loop_interval_ms=100).resolve()
     for cycle in range(5):
-        proc = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--board", "rp2_pico_w", "--flash", str(flash),
-                                 *(["--serve"] if serve else [])], cwd=project, env=env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT)
+        running = sim_in_background(project, "--board", "rp2_pico_w", "--flash", str(flash),
+                                    *(["--serve"] if serve else []))
         deadline = time.monotonic() + 60
         while not interpreters_in(flash) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert interpreters_in(flash), f"cycle {cycle}: no interpreter started"
-        proc.send_signal(sig)
-        proc.wait(30)
+        running.stop(sig)
         deadline = time.monotonic() + 5
         while interpreters_in(flash) and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -112,17 +112,6 @@ def press_text(b):
     return f"{press[0].upper()}{press[1:]} (the window ends {b['button_window_ms']} ms after the reset)"
 
 
-def led_text(b):
-    led = b["led"]
-    if led is None:
-        return "none on the reference board (ctx.led is None)"
-    if b["port"] == "pyboard":
-        return f"`pyb.LED({led})`"
-    if isinstance(led, int):
-        return f"GPIO{led}" + (", lit when low" if b["led_active_low"] else "")
-    return f'`Pin("{led}")`'
-
-
 def log_budget(b):
     """The most that all log files may take on this board (copier.yml: a quarter of the flash)."""
     return b["fs_kib"] * 1024 // 4
@@ -168,7 +157,7 @@ def board_page(bid, b):
         ("Watchdog timeout", watchdog_text(b)),
         ("Safe-mode button", button_text(b)),
         ("Safe mode with the button", press_text(b)),
-        ("Status LED", led_text(b)),
+        ("Status LED", b["led_text"]),
         ("Type stubs (in the project's requirements-dev.txt)", f"`{b['stubs']}`"),
     ]
     lines = [f"# {b['label']}", "",

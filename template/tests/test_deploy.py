@@ -9,12 +9,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import like_a_terminal, require_micropython
+from conftest import Background, like_a_terminal, require_micropython
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,24 +55,15 @@ def project(tmp_path_factory):
     return dst
 
 
-class Served:
+class Served(Background):
+    """`sim --serve --blank` on a flash folder: the board behind the pty it prints first."""
+
     def __init__(self, project, flash):
+        super().__init__("sim", "--serve", "--blank", "--flash", str(flash), cwd=project)
         self.flash = flash
-        self.lines = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tools", "sim", "--serve", "--blank", "--flash", str(flash)],
-            cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.ready = threading.Event()
-        threading.Thread(target=self._read, daemon=True).start()
-        assert self.ready.wait(30), f"sim --serve printed no port: {self.lines}"
+        assert self.wait_for("", 30) is not None, f"sim --serve printed no port: {self.lines}"
         self.port = self.lines[0]
         assert self.port.startswith("/dev/"), self.lines
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-            self.ready.set()
-        self.ready.set()
 
     def events(self):
         return [line for line in self.lines if line.startswith("sim: ")]

@@ -4,15 +4,10 @@ Each test prepares a flash folder, runs boot.py + main.py in the MicroPython uni
 `python -m tools sim` at the board's modeled heap, and checks what a user would see.
 """
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from conftest import like_a_terminal, require_micropython
+from conftest import Background, require_micropython, tools
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
@@ -27,8 +22,7 @@ require_micropython()
 
 
 def sim(flash, *args):
-    out = subprocess.run([sys.executable, "-m", "tools", "sim", "--flash", str(flash), *args],
-                         cwd=ROOT, capture_output=True, text=True, timeout=180)
+    out = tools("sim", "--flash", str(flash), *args)
     assert "s3cret-pw" not in out.stdout + out.stderr, "the Wi-Fi password reached the console"
     return out
 
@@ -232,18 +226,9 @@ def test_reset_between_rotation_steps_loses_no_log(tmp_path):
 
 def test_ctrl_c_stops_to_the_repl_and_is_not_a_crash(tmp_path):
     flash_with(tmp_path, CONFIG)
-    vm = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(tmp_path)], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                          preexec_fn=like_a_terminal)
-    seen = []
-    deadline = time.monotonic() + 60
-    for line in vm.stdout:
-        seen.append(line)
-        if "app: tick 20" in line or time.monotonic() > deadline:
-            break
-    os.killpg(vm.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
-    rest, _ = vm.communicate(timeout=30)
-    out = "".join(seen) + rest
+    vm = Background("sim", "--flash", str(tmp_path))
+    vm.wait_for("app: tick 20", 60)
+    out = vm.ctrl_c()
     assert "KeyboardInterrupt" in out and "sim: Ctrl-C: the firmware stopped" in out
     assert "crash:" not in out and "resetting the board" not in out
     assert not (tmp_path / "boot_count").exists()

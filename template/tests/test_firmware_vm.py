@@ -1,11 +1,9 @@
 """Runs boot.py + main.py on the virtual board (MicroPython unix port) via `python -m tools sim`."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_micropython
+from conftest import require_micropython, tools
 
 ROOT = Path(__file__).resolve().parent.parent
 BOARDS = json.loads((ROOT / "tools" / "project.json").read_text())["boards"]
@@ -14,8 +12,7 @@ require_micropython()
 
 
 def sim(flash, *args, board=BOARDS[0]):
-    return subprocess.run([sys.executable, "-m", "tools", "sim", "--board", board, "--flash", str(flash), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return tools("sim", "--board", board, "--flash", str(flash), *args, timeout=120)
 
 
 @pytest.mark.parametrize("board", BOARDS)

@@ -7,18 +7,16 @@ way a phone's browser would, and the way a careless or hostile client would.
 import http.client
 import json
 import os
-import queue
 import shutil
 import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from conftest import Background
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
@@ -53,46 +51,22 @@ def group_alive(pgid):
     return False
 
 
-class Sim:
-    """`python -m tools sim` in its own process group, its output collected line by line."""
+class Sim(Background):
+    """`python -m tools sim` in its own process group, with the address of its setup page."""
 
     def __init__(self, flash):
+        super().__init__("sim", "--flash", str(flash))
         self.flash = flash
-        self.proc = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(flash)], cwd=ROOT,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True)
-        self.lines = []
-        self.fresh = queue.Queue()
-        threading.Thread(target=self._collect, daemon=True).start()
         line = self.wait_for("setup page: http://", timeout=60)
         url = urlsplit(line.split("setup page: ", 1)[1].strip())
         assert url.hostname == "127.0.0.1", line
         self.addr = (url.hostname, url.port)
 
-    def _collect(self):
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            self.fresh.put(line)
-
-    @property
-    def output(self):
-        return "".join(self.lines)
-
     def wait_for(self, text, timeout=20):
-        for line in self.lines:
-            if text in line:
-                return line
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                line = self.fresh.get(timeout=0.2)
-            except queue.Empty:
-                if self.proc.poll() is not None and self.fresh.empty():
-                    break
-                continue
-            if text in line:
-                return line
-        raise AssertionError(f"no {text!r} from the sim; it printed:\n{self.output}")
+        line = super().wait_for(text, timeout)
+        if line is None:
+            raise AssertionError(f"no {text!r} from the sim; it printed:\n{self.output}")
+        return line
 
     def stop(self):
         try:

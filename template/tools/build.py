@@ -6,10 +6,32 @@ import subprocess
 from pathlib import Path
 
 from . import deps
-from .project import BUILD, DEVICE, FACTS, PROJECT, ROOT, Failure, mpy_cross
+from .project import BOARDS, BUILD, DEVICE, FACTS, PROJECT, ROOT, Failure, mpy_cross
 
 # Only files literally named boot.py and main.py run at boot, so they stay .py.
 KEEP_AS_PY = ("boot.py", "main.py")
+HELP = "check, then compile device/ into build/<board>/"
+
+
+def add_arguments(p):
+    board_argument(p)
+
+
+def board_argument(p, help="board id (default: %(default)s)"):
+    p.add_argument("--board", default=BOARDS[0], choices=BOARDS, help=help)
+
+
+def run(args):
+    print(f"built {checked_build(args.board)}")
+    return 0
+
+
+def checked_build(board, as_py=False):
+    from . import check
+
+    if not check.check(board):
+        raise Failure("check failed; fix the problems above before building")
+    return build(board, as_py)
 
 
 def target_source(board):

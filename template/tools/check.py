@@ -15,6 +15,16 @@ from . import checks
 from .project import BOARDS, BUILD, FACTS, PROJECT, ROOT, mpy_cross
 
 CACHE = BUILD / ".check.json"
+HELP = "run the validators on device/"
+
+
+def add_arguments(p):
+    p.add_argument("--board", choices=BOARDS, help="check for this board only (default: every board)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="json: for other tools")
+
+
+def run(args):
+    return 0 if check(args.board, args.format) else 1
 
 
 def log_budget():
@@ -26,7 +36,7 @@ def log_budget():
 
 def fingerprint(boards):
     """A digest of everything the checks read; any edit, new file or `git add` changes it."""
-    h = hashlib.sha256(json.dumps([boards, log_budget()]).encode())
+    h = hashlib.sha256(json.dumps([list(boards), log_budget()]).encode())
     try:  # the files git tracks (the config-tracked and secret checks read them)
         h.update(subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True).stdout)
     except OSError:

@@ -13,11 +13,33 @@ import os
 import sys
 import types
 
-from .project import BOARDS, DEVICE, PROJECT, ROOT, Failure
+from .project import BOARDS, DEVICE, PORT_HELP, PROJECT, ROOT, Failure, Usage
 
 CONFIG = ROOT / "config.json"
 EXAMPLE = ROOT / "config.example.json"
 SECRET_WORDS = ("password", "secret", "token", "psk", "key")
+HELP = "make config.json from config.example.json, or push it"
+
+
+def add_arguments(p):
+    from .build import board_argument
+
+    board_argument(p, help="check config.json against this board's rules (default: %(default)s)")
+    p.add_argument("--port", default="auto", help=PORT_HELP)
+    p.add_argument("--push", action="store_true", help="send config.json (only) to the board, then reset it")
+    p.add_argument("--dry-run", action="store_true", help="with --push: say whether it would travel")
+
+
+def run(args):
+    from . import deploy
+
+    if args.dry_run and not args.push:
+        raise Usage("--dry-run only applies to --push")
+    if args.push:
+        deploy.push_config(args.port, args.dry_run, board=args.board)
+    else:
+        make(board=args.board)
+    return 0
 
 
 def _runtime_config():

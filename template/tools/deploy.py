@@ -38,7 +38,7 @@ from pathlib import PurePosixPath
 
 from . import device
 from .device import Board
-from .project import BOARDS, FACTS, PROJECT, ROOT, Failure
+from .project import BOARDS, FACTS, PORT_HELP, PROJECT, ROOT, Failure
 
 MANIFEST = ".deployed"  # on the board: the files the last deploy wrote, one JSON list
 JOURNAL = ".deploying"  # on the board while a deploy switches to the staged files
@@ -182,6 +182,30 @@ except OSError:  # FAT: remove, then rename
     os.rename(%(tmp)r, %(path)r)
 """
 ATOMIC = compact(ATOMIC)
+
+
+HELP = "check, build, then sync the build onto the board with mpremote"
+
+
+def add_arguments(p):
+    from .build import board_argument
+
+    board_argument(p)
+    p.add_argument("--port", default="auto", help=PORT_HELP)
+    p.add_argument("--dry-run", action="store_true", help="print what would change on the board and "
+                   "write nothing (the board is still reset, so its firmware runs again)")
+    p.add_argument("--py", action="store_true", help="deploy source .py files instead of .mpy "
+                   "(for firmware that cannot load this build's .mpy version)")
+    p.add_argument("--follow", action="store_true", help="stream the board's console (Ctrl-C stops)")
+
+
+def run(args):
+    from . import build, check
+
+    if not check.check(args.board):
+        raise Failure("check failed; fix the problems above, nothing was sent to the board")
+    deploy(args.board, build.build(args.board, args.py), args.port, args.dry_run, args.py, args.follow)
+    return 0
 
 SURVEY = r"""
 import os, sys

@@ -498,6 +498,24 @@ def listing():
         print(f"{name}  {declared['packages'][name]}  not locked: run `python -m tools deps update`")
 
 
+HELP = "device libraries as mip names them: declared, locked by sha256 and vendored into vendor/"
+
+
+def add_arguments(p):
+    deps = p.add_subparsers(dest="action", required=True)
+    p = deps.add_parser("add", help="declare a library, resolve it with its dependencies, vendor and lock them")
+    p.add_argument("spec", metavar="SPEC", help="a micropython-lib name[@version], github:org/repo[/path][@ref], "
+                   "gitlab:..., an https:// URL of a .py or package.json, or a local path")
+    p.add_argument("--index", metavar="URL", help="a mip package index, kept in device-deps.json "
+                   "(default: https://micropython.org/pi/v2)")
+    deps.add_parser("remove", help="drop a declared library and what only it needed (no network)") \
+        .add_argument("name", metavar="NAME", help="the name `deps list` shows")
+    deps.add_parser("install", help="make vendor/ exactly what device-deps.lock.json says, verifying every sha256")
+    deps.add_parser("update", help="resolve again from the index: newer versions into the lock and vendor/") \
+        .add_argument("name", metavar="NAME", nargs="?", help="only this package (default: all)")
+    deps.add_parser("list", help="the locked libraries: name, version, source, files")
+
+
 def run(a):
     if a.action == "add":
         add(a.spec, a.index)

@@ -3,7 +3,18 @@ import sys
 
 from . import device
 from .device import Board
-from .project import PROJECT, Failure
+from .project import PORT_HELP, PROJECT, Failure
+
+HELP = "print the board's log files, or follow its console"
+
+
+def add_arguments(p):
+    p.add_argument("--port", default="auto", help=PORT_HELP)
+    p.add_argument("--follow", action="store_true", help="stream the board's console (Ctrl-C stops)")
+
+
+def run(args):
+    return follow(args.port) if args.follow else fetch(args.port)
 
 # Read as bytes and sent as hex: a log may hold anything (a cut line, a byte 0x04 that would end
 # the raw REPL's answer), and the host decodes it leniently.

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from . import build
-from .project import BUILD, FACTS, ROOT, Failure, find
+from .project import BUILD, FACTS, ROOT, Failure, Usage, count, find
 
 VM = Path(__file__).parent / "vm"
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
@@ -142,11 +142,43 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, cause="PWRON_RESET", serve=False,
-        http_port=0):
-    """Run the build on the virtual board; with serve, behind a serial port (see serve.py).
+HELP = "run the build on the virtual board (MicroPython unix port)"
 
-    build_dir None leaves the flash as it is (`sim --serve --blank`: deploy onto it)."""
+
+def add_arguments(p):
+    build.board_argument(p)
+    p.add_argument("--flash", help="folder used as the board's flash (default: .sim/<board>)")
+    p.add_argument("--ticks", type=count(0), default=0, help="stop cleanly after N ticks (0: run until Ctrl-C)")
+    p.add_argument("--heap", type=count(2048), help="heap in bytes (default: the board's modeled heap)")
+    p.add_argument("--hold-button", action="store_true",
+                   help="press the safe-mode button just after the reset, inside its window")
+    p.add_argument("--wifi", choices=("ok", "fail", "drop"), default="ok",
+                   help="fake Wi-Fi: ok, fail (never connects), drop (lost at tick 5, back at tick 15)")
+    p.add_argument("--reset-cause", default="PWRON_RESET",
+                   choices=("PWRON_RESET", "HARD_RESET", "WDT_RESET", "DEEPSLEEP_RESET", "SOFT_RESET"),
+                   help="why the first boot happens (default: %(default)s, power applied)")
+    p.add_argument("--flash-size", type=count(0), default=0, metavar="BYTES",
+                   help="flash capacity: writes beyond it fail with OSError 28 (ENOSPC); 0: no limit")
+    p.add_argument("--serve", action="store_true",
+                   help="expose the board on a serial port (pty) for mpremote and `deploy --port`")
+    p.add_argument("--blank", action="store_true",
+                   help="with --serve: install nothing, serve the flash as it is (then deploy onto it)")
+    p.add_argument("--http-port", type=count(0), default=0, metavar="N",
+                   help="loopback port of the setup page (default 0: any free port)")
+
+
+def run(args):
+    """Run the build on the virtual board; with --serve, behind a serial port (see serve.py).
+
+    `args` holds the options add_arguments declares. --blank leaves the flash as it is
+    (`sim --serve --blank`: deploy onto it)."""
+    if args.serve and args.ticks:
+        raise Usage("--ticks does not apply to --serve: stop the served board with Ctrl-C")
+    if args.blank and not args.serve:
+        raise Usage("--blank only applies to --serve")
+    board, flash, ticks, cause, wifi, flash_bytes = (args.board, args.flash, args.ticks, args.reset_cause,
+                                                     args.wifi, args.flash_size)
+    build_dir = None if args.blank else build.checked_build(board)
     if flash:
         flash = Path(flash)
         if flash.exists() and not flash.is_dir():
@@ -160,16 +192,16 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, 
         # The default flash starts from the project's config.json, when there is one.
         if flash == ROOT / ".sim" / board and (ROOT / "config.json").exists() and not (flash / "config.json").exists():
             shutil.copyfile(ROOT / "config.json", flash / "config.json")
-    heap = heap or FACTS[board]["heap_kib"] * 1024
+    heap = args.heap or FACTS[board]["heap_kib"] * 1024
     flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
-    http_port = str(http_port or free_port())  # the setup page's port, the same across reboots
-    if serve:
+    http_port = str(args.http_port or free_port())  # the setup page's port, the same across reboots
+    if args.serve:
         if os.name != "posix":
             raise Failure("sim --serve needs a POSIX system (Linux or macOS) for its pty; "
                           "use `sim` without --serve here")
         from . import serve as served
 
-        env = dict(vm_env(board, 0, cause, hold_button, wifi, flash_bytes), MPSIM_HTTP_PORT=http_port)
+        env = dict(vm_env(board, 0, cause, args.hold_button, wifi, flash_bytes), MPSIM_HTTP_PORT=http_port)
         return served.serve(env, flash, heap)
     given = (flash / "config.json").exists()  # then setup mode means a broken config, not a new board
     micropython = find("micropython")
@@ -178,7 +210,7 @@ def run(board, build_dir, flash, ticks, heap, hold_button, wifi, flash_bytes=0, 
     old = signal.signal(signal.SIGTERM, _stop)
     try:
         while True:
-            env = vm_env(board, ticks - done if ticks else 0, cause, hold_button, wifi, flash_bytes)
+            env = vm_env(board, ticks - done if ticks else 0, cause, args.hold_button, wifi, flash_bytes)
             env.update(wdt.env(), MPSIM_HTTP_PORT=http_port)
             wdt.ticks = 0
             vm = subprocess.Popen([micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],

@@ -1,7 +1,8 @@
 """`python -m tools typecheck`: the type checker (basedpyright) on device/, with MicroPython's stubs.
 
-The stubs package pinned in requirements-dev.txt (the primary board's; the first Wi-Fi board's
-when the primary has no radio but the project has Wi-Fi) puts `machine.pyi`, `time.pyi` ...
+The stubs package pinned in requirements-dev.txt (of the board tools/project.json names as
+"stubs_board": the primary board, or the first Wi-Fi board when the primary has no radio but
+the project has Wi-Fi) puts `machine.pyi`, `time.pyi` ...
 into site-packages, where a type checker would still prefer CPython's own `time` and `sys`.
 So the stubs of that package and of micropython-stdlib-stubs are copied into `.typings/`
 (ignored by git), which pyrightconfig.json names as the typeshed path and an import path: the
@@ -12,11 +13,20 @@ import importlib.metadata
 import shutil
 import subprocess
 
-from .project import BOARDS, FACTS, ROOT, Failure, find
+from .project import FACTS, PROJECT, ROOT, Failure, find
 
 TYPINGS = ROOT / ".typings"
 STAMP = TYPINGS / "STUBS"
 STDLIB_STUBS = "micropython-stdlib-stubs"
+HELP = "type-check device/ against the MicroPython stubs in requirements-dev.txt"
+
+
+def add_arguments(p):
+    pass
+
+
+def run(args):
+    return 0 if typecheck(stubs_board()) else 1
 
 
 def _installed(spec):
@@ -51,12 +61,8 @@ def prepare(board):
 
 
 def stubs_board():
-    """The chosen board whose stubs requirements-dev.txt pins (see the README)."""
-    pinned = (ROOT / "requirements-dev.txt").read_text().split()
-    for board in BOARDS:
-        if FACTS[board]["stubs"] in pinned:
-            return board
-    raise Failure("requirements-dev.txt pins no MicroPython stubs package of the boards " + ", ".join(BOARDS))
+    """The board whose stubs requirements-dev.txt pins (copier.yml works it out; see the README)."""
+    return PROJECT["stubs_board"]
 
 
 def typecheck(board):

@@ -2,19 +2,15 @@
 import time
 
 import rp2
-from machine import WDT
 
 # "LED" names the on-board LED on every Pico, including the W's (on the radio chip).
-from drivers.gpio import http_addr, led  # noqa: F401  (this port's driver functions)
+# watchdog: the runtime caps the timeout at the board's limit (target.WDT_MAX_MS).
+from drivers.gpio import http_addr, led, watchdog  # noqa: F401  (this port's driver functions)
 
 
 def button_held(pin):
     # The BOOTSEL button is read through the flash chip select, not a GPIO.
     return rp2.bootsel_button() == 1
-
-
-def watchdog(timeout_ms):
-    return WDT(timeout=min(timeout_ms, 8388))  # the RP2040/RP2350 limit
 
 
 def idle(ms):
