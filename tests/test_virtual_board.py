@@ -234,7 +234,9 @@ def test_setup_mode_with_a_config_given_fails_the_run(project, tmp_path):
 def test_an_uncaught_exception_gives_1(project, tmp_path):
     flash = flash_with(tmp_path)
     assert sim(project, flash, "--ticks", "1").returncode == 0  # installs the build
-    (flash / "lib" / "runtime" / "__init__.py").write_text("raise RuntimeError('broken runtime')\n")
+    # main.py's first step, beside its .mpy (a .py wins): boot.py does not import it, so the
+    # exception is main.py's, uncaught, as on a board where the REPL then shows the traceback.
+    (flash / "lib" / "runtime" / "startup.py").write_text("raise RuntimeError('broken runtime')\n")
     out = sim(project, flash, "--ticks", "3")
     assert out.returncode == 1, out.stdout + out.stderr
     assert "RuntimeError: broken runtime" in out.stderr + out.stdout

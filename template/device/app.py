@@ -1,8 +1,7 @@
 # Your code. The runtime calls setup(ctx) once after boot in normal mode, then
 # loop(ctx) once per tick (every loop_interval_ms). Keep loop() short: it
 # should return well within a tick, and allocate nothing that must outlive it.
-# `copier update` never touches this file. Either function may be `async def`:
-# the runtime then runs one asyncio event loop (see the docs: Async apps).
+# `copier update` never touches this file.
 #
 #   ctx.log.info("...")      log to the console and the rotating log file
 #   ctx.config["key"]        settings from config.json (defaults: config.example.json)
