@@ -264,7 +264,7 @@ def supervise(vm, wdt, given):
                 for text in lines:
                     text = text.decode(errors="replace").strip()
                     if "safe mode: " in text and safe_mode is None:
-                        safe_mode = text[text.index("safe mode: "):]
+                        safe_mode = text[text.index("safe mode: "):].split("; app not started")[0]
                     if given and "setup mode: " in text and setup_mode is None:
                         setup_mode = text[text.index("setup mode: ") + 12:]
             elif not ready and stopping is not None:  # it did not stop within 5 s
