@@ -33,13 +33,17 @@ def vm_modules():
     """The fakes of the hardware, compiled to .mpy: on a board these modules live in ROM and cost
     no heap, so the virtual board must not spend the board's heap compiling them."""
     out = BUILD / "vm"
-    out.mkdir(parents=True, exist_ok=True)
-    for src in VM.glob("*.py"):
-        dst = out / (src.stem + ".mpy")
+    (out / "wifi").mkdir(parents=True, exist_ok=True)
+    # network.py sits apart, on the path of Wi-Fi boards only (a plain Pico has no network
+    # module); the user's device models (sim/devices.py) load as sim_devices.
+    sources = {out / ("wifi/network.mpy" if src.stem == "network" else src.stem + ".mpy"): src for src in VM.glob("*.py")}
+    if (ROOT / "sim" / "devices.py").is_file():
+        sources[out / "sim_devices.mpy"] = ROOT / "sim" / "devices.py"
+    for dst, src in sources.items():
         if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, Path(build.__file__).stat().st_mtime):
             build.compile_mpy(src, dst, src.name)  # for the host: no -march
-    for old in out.glob("*.mpy"):
-        if not (VM / f"{old.stem}.py").exists():  # a fake an update removed must not stay importable
+    for old in [*out.glob("*.mpy"), *out.glob("wifi/*.mpy")]:
+        if old not in sources:  # a fake an update removed must not stay importable
             old.unlink()
     return out
 
@@ -49,11 +53,14 @@ def vm_env(board, ticks, cause, hold_button, wifi, flash_bytes=0):
     # modules (asyncio ...: the unix port keeps them under .frozen), then lib/ (named ./lib,
     # so that mip, which installs into the path entry ending in /lib, finds it).
     facts = FACTS[board]
-    env = dict(os.environ, MICROPYPATH=f"{vm_modules()}::.frozen:./lib", MPSIM_RESET_CAUSE=cause,
+    vm = vm_modules()
+    fakes = f"{vm}:{vm}/wifi" if facts["wifi"] else str(vm)
+    env = dict(os.environ, MICROPYPATH=f"{fakes}::.frozen:./lib", MPSIM_RESET_CAUSE=cause,
                MPSIM_PORT=facts["port"], MPSIM_TICKS=str(ticks), MPSIM_WIFI=wifi,
                MPSIM_FLASH_BYTES=str(flash_bytes or 0),
                MPSIM_FS_BYTES=str(flash_bytes or facts["fs_kib"] * 1024), MPSIM_FS_BLOCK=str(facts["fs_block"]),
                MPSIM_WDT_MAX=str(facts["wdt_max_ms"] or ""), MPSIM_WDT_FIXED="1" if facts["wdt_fixed"] else "")
+    env.setdefault("MPSIM_STATE", str(ROOT / "sim" / "state.json"))  # readings for sim/devices.py
     if hold_button:
         env[f"MPSIM_PIN_{facts['button']}"] = "0"
     return env
@@ -73,6 +80,7 @@ class Watchdog:
         self.timeout = self.deadline = None
         self.partial = b""  # a line not yet complete
         self.ticks = 0  # of the running interpreter
+        self.skipped = 0.0  # seconds the VM's virtual clock skipped (a line "s<ms>" each sleep)
 
     def env(self):
         return {"MPSIM_PIPE": f"/dev/fd/{self.w}"}
@@ -90,16 +98,19 @@ class Watchdog:
             if line == b"t":
                 self.ticks += 1
                 continue
+            if line[:1] == b"s":  # the watchdog counts the board's (virtual) time
+                self.skipped += int(line[1:]) / 1000
+                continue
             if line:  # WDT(timeout=...): (re)started, as creating it again does on rp2
                 if say and self.timeout != int(line) / 1000:  # once, not at each re-creation by a tool
                     say(f"sim: watchdog started, {int(line)} ms")
                 self.timeout = int(line) / 1000
             if self.timeout:
-                self.deadline = time.monotonic() + self.timeout
+                self.deadline = time.monotonic() + self.skipped + self.timeout
 
     def left(self):
         """Seconds until it fires, or None when it is not running."""
-        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic() - self.skipped)
 
     def stop(self):
         """A hard reset (machine.reset(), the watchdog itself, power) stops it, as on the chip."""
