@@ -1,0 +1,167 @@
+"""The virtual board's fakes as the chips behave: each port's machine API against its pinned
+stubs, port facts (unique_id, pins, ticks wrap, the clock), and an app that drives I2C, SPI,
+PWM, ADC, a Timer and the user's own device models (sim/devices.py) from a test."""
+import ast
+import json
+import os
+import struct
+import subprocess
+import sys
+import zlib
+
+import pytest
+from conftest import CATALOGUE, ROOT, stubs_env
+
+VM = ROOT / "template" / "tools" / "vm"
+CLASSES = ["Pin", "I2C", "SoftI2C", "SPI", "SoftSPI", "PWM", "ADC", "Timer", "UART", "RTC", "WDT"]
+FUNCS = ["unique_id", "reset", "reset_cause", "time_pulse_us", "bitstream", "deepsleep"]
+
+
+def vm(code, port, **env):
+    out = subprocess.run(["micropython", "-c", code], capture_output=True, text=True, timeout=30,
+                         env=dict(os.environ, MICROPYPATH=str(VM), MPSIM_PORT=port, **env))
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout
+
+
+def stub_api(pyi):
+    """{class: public names} and the module functions that the stubs declare for machine."""
+    api = {}
+    for node in ast.parse(pyi.read_text()).body:
+        if isinstance(node, ast.ClassDef) and node.name in CLASSES:
+            names = set()
+            for b in node.body:
+                if isinstance(b, ast.FunctionDef) and (not b.name.startswith("_") or b.name == "__call__"):
+                    names.add(b.name)
+                elif isinstance(b, ast.AnnAssign) and isinstance(b.target, ast.Name):
+                    names.add(b.target.id)
+                elif isinstance(b, ast.Assign):
+                    names.update(t.id for t in b.targets if isinstance(t, ast.Name))
+            api[node.name] = sorted(names)
+        elif isinstance(node, ast.FunctionDef) and node.name in FUNCS:
+            api.setdefault("", []).append(node.name)
+    return api
+
+
+@pytest.mark.parametrize("board", sorted(CATALOGUE))
+def test_the_fake_machine_has_the_api_of_the_boards_stubs(board, tmp_path):
+    (tmp_path / "requirements-dev.txt").write_text(CATALOGUE[board]["stubs"] + "\n")
+    stubs = stubs_env(tmp_path)["PYTHONPATH"]
+    api = stub_api(os.path.join(stubs, "machine.pyi") and __import__("pathlib").Path(stubs) / "machine.pyi")
+    assert set(CLASSES) <= set(api), "the stubs changed shape: update CLASSES"
+    got = json.loads(vm("import json, machine\napi = %r\n"
+                        "print(json.dumps({c: [n for n in ns if not hasattr(getattr(machine, c, None) if c else machine, n)]"
+                        " for c, ns in api.items()}))" % api, CATALOGUE[board]["port"]))
+    assert got == {c: [] for c in api}, f"{board}: the fake machine lacks what its stubs declare: {got}"
+
+
+@pytest.mark.parametrize(("port", "id_len", "time0"), [("rp2", 8, 1609459200), ("esp32", 6, 0), ("esp8266", 4, 0),
+                                                       ("pyboard", 12, 0)])
+def test_port_facts_unique_id_clock_and_pins(port, id_len, time0):
+    out = vm("import machine, simtime as time\n"
+             "print(len(machine.unique_id()), time.time(), time.gmtime(0)[0])\n"
+             "for p in ('BOOTSEL', 'LED', 30, 5):\n"
+             "    try:\n        machine.Pin(p); print('ok', p)\n"
+             "    except ValueError:\n        print('no', p)\n", port)
+    lines = out.split("\n")
+    assert lines[0] == f"{id_len} {time0} {1970 if port == 'rp2' else 2000}"
+    pins = lines[1:5]
+    assert "no BOOTSEL" in pins and "ok 5" in pins
+    if port == "rp2":
+        assert pins == ["no BOOTSEL", "ok LED", "no 30", "ok 5"]
+
+
+def test_ticks_wrap_at_2_30_and_a_sleep_moves_the_virtual_clock():
+    out = vm("import simtime as time\n"
+             "a = time.ticks_ms(); w = time.time(); time.sleep_ms(5000); b = time.ticks_ms()\n"
+             "print(a, b, time.ticks_diff(b, a), time.time() - w, time.ticks_add(a, 5000) == b)\n",
+             "rp2", MPSIM_TICKS_START=str((1 << 30) - 1000))
+    a, b, diff, secs, same = out.split()
+    assert int(a) >= (1 << 30) - 1000 and int(b) < 5000  # wrapped past 2**30
+    assert 5000 <= int(diff) < 5100 and secs in ("4", "5") and same in ("True", "False")
+
+
+def test_a_timer_fires_on_the_virtual_clock_during_a_sleep():
+    out = vm("import machine, simtime as time\nn = [0]\ndef cb(t):\n    n[0] += 1\n"
+             "t = machine.Timer(-1, period=100, mode=machine.Timer.PERIODIC, callback=cb)\n"
+             "time.sleep_ms(1050)\nprint(n[0])\n", "rp2")
+    assert out.strip() == "10"
+
+
+APP = '''import time
+from machine import ADC, I2C, PWM, SPI, Pin, Timer
+
+i2c = I2C(0, scl=Pin(5), sda=Pin(4))
+spi = SPI(0)
+pwm = PWM(Pin(15), freq=1000, duty_u16=0)
+adc = ADC(Pin(26))
+fired = [0]
+
+
+def setup(ctx):
+    try:
+        import network  # noqa: F401
+        print("app: network present")
+    except ImportError:
+        print("app: no network module")
+    print("app: i2c scan", i2c.scan(), "chip", hex(i2c.readfrom_mem(0x76, 0xD0, 1)[0]))
+    Timer(-1, period=1000, mode=Timer.PERIODIC, callback=tick)
+
+
+def tick(t):
+    fired[0] += 1
+
+
+def loop(ctx):
+    raw = i2c.readfrom_mem(0x76, 0xFA, 2)
+    t = ((raw[0] << 8 | raw[1]) ^ 0x8000) - 0x8000
+    level = adc.read_u16()
+    pwm.duty_u16(level)
+    spi.write(b"x")
+    i2c.writeto(0x3C, b"\\x00\\x21\\x00\\x7f")
+    i2c.writeto(0x3C, b"\\x00\\x22\\x00\\x07")
+    frame = bytearray(1024)
+    for x in range(t // 100):
+        frame[x] = 0xFF  # a bar as long as the temperature in degrees
+    i2c.writeto(0x3C, b"\\x40" + frame)
+    print("app: temp %d.%02d adc %d pwm %d timer %d alarm %s" % (t // 100, t % 100, level, pwm.duty_u16(),
+                                                                fired[0], t > 3000))
+'''
+
+
+def png(path, w, h, rows):
+    """A 1-bit-per-pixel greyscale PNG (0 black, 1 white) from rows of 0/1."""
+    raw = b"".join(b"\x00" + bytes(255 * v for v in row) for row in rows)
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_an_app_with_buses_and_user_devices_runs_on_the_virtual_board(tmp_path):
+    import copier
+
+    dst = tmp_path / "p"
+    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico"], "wifi": False}, defaults=True, vcs_ref="HEAD",
+                    quiet=True)
+    assert (dst / "sim" / "devices.py").is_file()
+    (dst / "device" / "app.py").write_text(APP)
+    (dst / "config.json").write_text("{}")
+    state = dst / "sim" / "state.json"
+    state.write_text(json.dumps({"temperature": 31.5, "adc": {"26": 40000}}))
+    out = subprocess.run([sys.executable, "-m", "tools", "sim", "--ticks", "6"], cwd=dst, capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "app: no network module" in out.stdout  # a plain Pico has no radio
+    assert "app: i2c scan [60, 118] chip 0x60" in out.stdout
+    assert "app: temp 31.50 adc 40000 pwm 40000" in out.stdout and "alarm True" in out.stdout
+    # the default interval (loop_interval_ms) is >= 1 s: the 1 s Timer fired on the virtual clock
+    last = [line for line in out.stdout.splitlines() if line.startswith("app: temp")][-1]
+    assert int(last.split("timer ")[1].split()[0]) >= 4
+    fb = (dst / "sim" / "display.bin").read_bytes()
+    assert len(fb) == 1024 and fb[:31] == b"\xff" * 31 and fb[31] == 0
+    rows = [[(fb[(y // 8) * 128 + x] >> (y % 8)) & 1 for x in range(128)] for y in range(64)]
+    png(tmp_path / "display.png", 128, 64, rows)
+    assert (tmp_path / "display.png").read_bytes()[:4] == b"\x89PNG"
