@@ -217,6 +217,9 @@ class WDT:
             raise ValueError("WDT timeout too short")
         _tell(b"%d\n" % timeout)
         print("sim: watchdog started, %d ms" % timeout)
+        self._t = timeout
+        self.feed()
 
     def feed(self):
         _tell(b"\n")
+        time._wdt_due = time._ms() + self._t

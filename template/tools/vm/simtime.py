@@ -17,6 +17,7 @@ _base = _t.ticks_ms()
 _skip = 0  # ms the virtual clock is ahead of the host's
 _rtc = 1609459200 if os.getenv("MPSIM_PORT") == "rp2" else 0  # time() at _rtc_at
 _rtc_at = 0  # virtual ms when the clock was set
+_wdt_due = None  # virtual ms when the started watchdog fires unless fed (machine.WDT)
 _timers = []  # machine.Timer objects with a callback due (tools/vm/_periph.py)
 _pipe = None  # to `sim`: ticks, watchdog starts and feeds, skips (tools/sim.py Watchdog)
 
@@ -56,6 +57,14 @@ def ticks_diff(a, b):
 
 def _wait(ms):
     global _skip
+    if _wdt_due is not None and _ms() + ms >= _wdt_due:
+        # The watchdog falls due within this sleep: the clock goes to that moment, and the
+        # host's watchdog, told so, resets the board (as the chip's does in a long sleep).
+        ms = max(0, _wdt_due - _ms())
+        _skip += ms
+        _tell(b"s%d\n" % ms)
+        while True:
+            _t.sleep_ms(1000)
     if ms > 0:
         real = min(ms // 10, 10)
         _t.sleep_ms(real)
