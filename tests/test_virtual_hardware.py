@@ -99,6 +99,9 @@ fired = [0]
 
 
 def setup(ctx):
+    import sys
+
+    print("app: platform", sys.platform, "drivers", ctx.hw.__name__)
     try:
         import network  # noqa: F401
         print("app: network present")
@@ -124,8 +127,8 @@ def loop(ctx):
     for x in range(t // 100):
         frame[x] = 0xFF  # a bar as long as the temperature in degrees
     i2c.writeto(0x3C, b"\\x40" + frame)
-    print("app: temp %d.%02d adc %d pwm %d timer %d alarm %s" % (t // 100, t % 100, level, pwm.duty_u16(),
-                                                                fired[0], t > 3000))
+    print("app: temp %d.%02d adc %d pwm %d timer %d alarm %s ticks %d" % (
+        t // 100, t % 100, level, pwm.duty_u16(), fired[0], t > 3000, time.ticks_ms()))
 '''
 
 
@@ -151,15 +154,19 @@ def test_an_app_with_buses_and_user_devices_runs_on_the_virtual_board(tmp_path):
     (dst / "config.json").write_text("{}")
     state = dst / "sim" / "state.json"
     state.write_text(json.dumps({"temperature": 31.5, "adc": {"26": 40000}}))
+    # ticks start 3 s before their wrap at 2**30: the heartbeat runs on across it
     out = subprocess.run([sys.executable, "-m", "tools", "sim", "--ticks", "6"], cwd=dst, capture_output=True,
-                         text=True, timeout=180)
+                         text=True, timeout=180, env=dict(os.environ, MPSIM_TICKS_START=str((1 << 30) - 3000)))
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "app: platform rp2 drivers drivers.rp2" in out.stdout  # the port's own drivers run
     assert "app: no network module" in out.stdout  # a plain Pico has no radio
     assert "app: i2c scan [60, 118] chip 0x60" in out.stdout
     assert "app: temp 31.50 adc 40000 pwm 40000" in out.stdout and "alarm True" in out.stdout
     # the default interval (loop_interval_ms) is >= 1 s: the 1 s Timer fired on the virtual clock
     last = [line for line in out.stdout.splitlines() if line.startswith("app: temp")][-1]
     assert int(last.split("timer ")[1].split()[0]) >= 4
+    ticks = [int(line.split("ticks ")[1]) for line in out.stdout.splitlines() if line.startswith("app: temp")]
+    assert ticks[0] > (1 << 30) - 3000 and ticks[-1] < ticks[0], ticks  # wrapped, and the app ran on
     fb = (dst / "sim" / "display.bin").read_bytes()
     assert len(fb) == 1024 and fb[:31] == b"\xff" * 31 and fb[31] == 0
     rows = [[(fb[(y // 8) * 128 + x] >> (y % 8)) & 1 for x in range(128)] for y in range(64)]

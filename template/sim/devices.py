@@ -46,10 +46,10 @@ class Display(I2CDevice):
         elif data[:1] in (b"\x00", b"\x80"):
             cmd = data[1:]
             if cmd[:1] == b"\x21" and len(cmd) >= 3:
-                self.window = (cmd[1], cmd[2]) + self.window[2:]
+                self.window = (cmd[1], cmd[2], self.window[2], self.window[3])
                 self.col = cmd[1]
             elif cmd[:1] == b"\x22" and len(cmd) >= 3:
-                self.window = self.window[:2] + (cmd[1], cmd[2])
+                self.window = (self.window[0], self.window[1], cmd[1], cmd[2])
                 self.page = cmd[1]
 
     def read(self, n):

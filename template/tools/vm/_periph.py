@@ -4,7 +4,6 @@
 # JSON file MPSIM_STATE (sim/state.json), which a test writes; its tick() may write files back.
 import json
 import os
-import sys
 
 import simtime as time
 from machine import Pin
@@ -372,7 +371,7 @@ class RTC:
 
     def init(self, dt=None):
         if dt:
-            self.datetime(dt[:3] + (0,) + dt[3:7])
+            self.datetime((dt[0], dt[1], dt[2], 0, dt[3], dt[4], dt[5], dt[6]))
 
     def datetime(self, dt=None):
         if dt is None:

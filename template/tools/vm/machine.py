@@ -96,7 +96,11 @@ def enable_irq(state=0):
 
 # Pins that exist: numbers below the port's count, and the board's names (MPSIM_PINS adds names).
 _NPINS = {"rp2": 30, "esp32": 49, "esp8266": 17}.get(_PORT, 0)
-_NAMES = (os.getenv("MPSIM_PINS") or {"rp2": "LED", "pyboard": "X1,X2,X3,X4,X5,X6,X7,X8,X9,X10,X11,X12,Y1,Y2,Y3,Y4,Y5,Y6,Y7,Y8,Y9,Y10,Y11,Y12,SW,LED_RED,LED_GREEN,LED_YELLOW,LED_BLUE"}.get(_PORT, "")).split(",")
+_NAMES = (os.getenv("MPSIM_PINS") or {
+    "rp2": "LED",
+    "pyboard": "X1,X2,X3,X4,X5,X6,X7,X8,X9,X10,X11,X12,Y1,Y2,Y3,Y4,Y5,Y6,Y7,Y8,Y9,Y10,Y11,Y12,SW,LED_RED,LED_GREEN,"
+               "LED_YELLOW,LED_BLUE",
+}.get(_PORT, "")).split(",")
 
 
 class Pin(PinBase):
@@ -123,7 +127,7 @@ class Pin(PinBase):
     def __init__(self, id, mode=-1, pull=-1, *, value=None, drive=0, alt=-1):
         if isinstance(id, Pin):
             id = id.id
-        if not (id in _NAMES if isinstance(id, str) else 0 <= id < _NPINS or not _NPINS and id >= 0):
+        if not (id in _NAMES if isinstance(id, str) else 0 <= id < _NPINS or (not _NPINS and id >= 0)):
             raise ValueError("invalid pin")
         self.id = id
         self._mode = self._pull = None

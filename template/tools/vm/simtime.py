@@ -9,6 +9,7 @@
 #    1970; esp32, esp8266, pyboard: 0, epoch 2000) until machine.RTC().datetime(...) sets it.
 import os
 
+import usys
 import utime as _t
 
 _PERIOD = 1 << 30
@@ -29,7 +30,7 @@ def _tell(msg):
     try:
         _pipe.write(msg)
     except OSError:  # nobody reads: `sim` was killed, and a board without power stops
-        raise SystemExit(1)
+        usys.exit(1)
 
 
 def _ms():  # virtual ms since the reset, unwrapped
