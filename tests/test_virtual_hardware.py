@@ -19,7 +19,7 @@ FUNCS = ["unique_id", "reset", "reset_cause", "time_pulse_us", "bitstream", "dee
 
 def vm(code, port, **env):
     out = subprocess.run(["micropython", "-c", code], capture_output=True, text=True, timeout=30,
-                         env=dict(os.environ, MICROPYPATH=str(VM), MPSIM_PORT=port, **env))
+                         env=dict(os.environ, MICROPYPATH=str(VM), MPSIM_PORT=port, MPSIM_PIPE="/dev/null", **env))
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
 
@@ -172,3 +172,40 @@ def test_an_app_with_buses_and_user_devices_runs_on_the_virtual_board(tmp_path):
     rows = [[(fb[(y // 8) * 128 + x] >> (y % 8)) & 1 for x in range(128)] for y in range(64)]
     png(tmp_path / "display.png", 128, 64, rows)
     assert (tmp_path / "display.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_port_only_modules_are_on_their_boards_only(tmp_path):
+    import copier
+
+    dst = tmp_path / "p"
+    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico", "esp32"], "wifi": False}, defaults=True,
+                    vcs_ref="HEAD", quiet=True)
+    code = ("import sys\nfor m in ('network', 'rp2', 'esp32', 'esp', 'pyb', 'neopixel', 'dht', 'onewire', 'ds18x20'):\n"
+            "    try:\n        __import__(m); print('has', m)\n    except ImportError:\n        print('lacks', m)\n")
+    probe = (f"import sys; sys.path[:0] = ['tools']; from tools import sim; "
+             f"import subprocess; env = sim.vm_env(sys.argv[1], 0, 'PWRON_RESET', False, 'ok'); "
+             f"print(subprocess.run(['micropython', '-c', {code!r}], env=env, capture_output=True, text=True).stdout)")
+    got = {}
+    for board in ("rp2_pico", "esp32"):
+        out = subprocess.run([sys.executable, "-c", probe, board], cwd=dst, capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        got[board] = out.stdout.split()
+    assert "lacks network" in " ".join(got["rp2_pico"]) and "has rp2" in " ".join(got["rp2_pico"])
+    assert "lacks esp32" in " ".join(got["rp2_pico"]) and "lacks pyb" in " ".join(got["rp2_pico"])
+    assert "has neopixel" in " ".join(got["rp2_pico"]) and "has ds18x20" in " ".join(got["rp2_pico"])
+    assert "has network" in " ".join(got["esp32"]) and "has esp32" in " ".join(got["esp32"])
+    assert "has esp" in " ".join(got["esp32"]) and "lacks rp2" in " ".join(got["esp32"])
+
+
+def test_frozen_driver_fakes_read_the_hosts_readings(tmp_path):
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"dht": {"temperature": 22.5, "humidity": 41},
+                                 "ds18x20": {"28aabbccddeeff00": 19.25}}))
+    out = vm("import machine, dht, onewire, ds18x20, neopixel\n"
+             "machine.I2C  # loads the buses and reads the host's state\n"
+             "d = dht.DHT22(machine.Pin(4)); d.measure(); print(d.temperature(), d.humidity())\n"
+             "s = ds18x20.DS18X20(onewire.OneWire(machine.Pin(5))); r = s.scan(); s.convert_temp()\n"
+             "print(len(r), s.read_temp(r[0]))\n"
+             "n = neopixel.NeoPixel(machine.Pin(6), 3); n[1] = (1, 2, 3); n.write(); print(n[1], len(n))\n",
+             "rp2", MPSIM_STATE=str(state))
+    assert out.split("\n")[:3] == ["22.5 41", "1 19.25", "(1, 2, 3) 3"]

@@ -14,6 +14,9 @@ from . import build
 from .project import BUILD, FACTS, ROOT, Failure, find
 
 VM = Path(__file__).parent / "vm"
+# The fakes that only some boards have: the folder of build/vm they go to, on those boards' path.
+VM_ONLY = {"network": "wifi", "rp2": "rp2", "pyb": "pyboard", "esp": "esp", "esp32": "esp32",
+           "neopixel": "drivers", "dht": "drivers", "onewire": "drivers", "ds18x20": "drivers"}
 FAKES_HEAP = 8192  # bytes the port-faithful fakes (Pin, the virtual clock) add to the modeled heap
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
 REBOOTS = {42: "HARD_RESET", 43: "DEEPSLEEP_RESET", 44: "WDT_RESET"}  # 44: the host's Watchdog fired
@@ -34,16 +37,17 @@ def vm_modules():
     """The fakes of the hardware, compiled to .mpy: on a board these modules live in ROM and cost
     no heap, so the virtual board must not spend the board's heap compiling them."""
     out = BUILD / "vm"
-    (out / "wifi").mkdir(parents=True, exist_ok=True)
-    # network.py sits apart, on the path of Wi-Fi boards only (a plain Pico has no network
-    # module); the user's device models (sim/devices.py) load as sim_devices.
-    sources = {out / ("wifi/network.mpy" if src.stem == "network" else src.stem + ".mpy"): src for src in VM.glob("*.py")}
+    # A module only some boards have sits apart, on the path of those boards only (a plain Pico
+    # has no network module, an ESP32 no rp2); the user's device models (sim/devices.py) load
+    # as sim_devices.
+    sources = {out / VM_ONLY.get(src.stem, "") / (src.stem + ".mpy"): src for src in VM.glob("*.py")}
     if (ROOT / "sim" / "devices.py").is_file():
         sources[out / "sim_devices.mpy"] = ROOT / "sim" / "devices.py"
     for dst, src in sources.items():
+        dst.parent.mkdir(parents=True, exist_ok=True)
         if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, Path(build.__file__).stat().st_mtime):
             build.compile_mpy(src, dst, src.name)  # for the host: no -march
-    for old in [*out.glob("*.mpy"), *out.glob("wifi/*.mpy")]:
+    for old in out.rglob("*.mpy"):
         if old not in sources:  # a fake an update removed must not stay importable
             old.unlink()
     return out
@@ -55,7 +59,9 @@ def vm_env(board, ticks, cause, hold_button, wifi, flash_bytes=0):
     # so that mip, which installs into the path entry ending in /lib, finds it).
     facts = FACTS[board]
     vm = vm_modules()
-    fakes = f"{vm}:{vm}/wifi" if facts["wifi"] else str(vm)
+    port = facts["port"]
+    extra = [port] + (["esp"] if port in ("esp32", "esp8266") else []) + (["drivers"] if port != "pyboard" else [])
+    fakes = ":".join([str(vm)] + [f"{vm}/{d}" for d in extra + (["wifi"] if facts["wifi"] else [])])
     env = dict(os.environ, MICROPYPATH=f"{fakes}::.frozen:./lib", MPSIM_RESET_CAUSE=cause,
                MPSIM_PORT=facts["port"], MPSIM_TICKS=str(ticks), MPSIM_WIFI=wifi,
                MPSIM_FLASH_BYTES=str(flash_bytes or 0),

@@ -15,6 +15,7 @@ _pins = {}  # pin id: level set by the host
 _watched = []  # Pins with an irq handler
 _models = []
 _stamp = None
+state = {}  # the host's readings (sim/state.json), as last read
 
 
 class Device:
@@ -77,7 +78,8 @@ def _tick():
     if stamp is not None and stamp != _stamp:
         _stamp = stamp
         with open(path) as f:
-            state = json.load(f)
+            state.clear()
+            state.update(json.load(f))
         old = {str(p.id): _level(p) for p in _watched}
         _pins.clear()
         _pins.update(state.get("pins", {}))
