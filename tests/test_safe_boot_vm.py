@@ -42,7 +42,7 @@ def flash_of(project, board, tmp_path):
 def boot(project, board, flash, **env):
     """One boot of the flash on the virtual board: (exit code, console output); exit None if it hung."""
     vm, port = project / "build" / "vm", CATALOGUE[board]["port"]  # the fakes, and those of the port only
-    env = dict(os.environ, MICROPYPATH=f"{vm}:{vm}/{port}::lib", MPSIM_PORT=port,
+    env = dict(os.environ, MICROPYPATH=f"{vm}:{vm}/for-{port}::lib", MPSIM_PORT=port,
                MPSIM_TICKS="3", MPSIM_STATE=str(flash.parent / "ticks"), MPSIM_RESET_CAUSE="PWRON_RESET", **env)
     heap = CATALOGUE[board]["heap_kib"] * 1024
     try:

@@ -14,7 +14,8 @@ from . import build
 from .project import BUILD, FACTS, ROOT, Failure, find
 
 VM = Path(__file__).parent / "vm"
-# The fakes that only some boards have: the folder of build/vm they go to, on those boards' path.
+# The fakes that only some boards have: the folder build/vm/for-<name> they go to, on those boards'
+# path (not a module's name: a folder named rp2 would be importable as a package).
 VM_ONLY = {"network": "wifi", "rp2": "rp2", "pyb": "pyboard", "esp": "esp", "esp32": "esp32",
            "neopixel": "drivers", "dht": "drivers", "onewire": "drivers", "ds18x20": "drivers"}
 FAKES_HEAP = 8192  # bytes the port-faithful fakes (Pin, the virtual clock) add to the modeled heap
@@ -40,7 +41,8 @@ def vm_modules():
     # A module only some boards have sits apart, on the path of those boards only (a plain Pico
     # has no network module, an ESP32 no rp2); the user's device models (sim/devices.py) load
     # as sim_devices.
-    sources = {out / VM_ONLY.get(src.stem, "") / (src.stem + ".mpy"): src for src in VM.glob("*.py")}
+    sources = {out / (f"for-{VM_ONLY[src.stem]}" if src.stem in VM_ONLY else "") / (src.stem + ".mpy"): src
+               for src in VM.glob("*.py")}
     if (ROOT / "sim" / "devices.py").is_file():
         sources[out / "sim_devices.mpy"] = ROOT / "sim" / "devices.py"
     for dst, src in sources.items():
@@ -61,7 +63,7 @@ def vm_env(board, ticks, cause, hold_button, wifi, flash_bytes=0):
     vm = vm_modules()
     port = facts["port"]
     extra = [port] + (["esp"] if port in ("esp32", "esp8266") else []) + (["drivers"] if port != "pyboard" else [])
-    fakes = ":".join([str(vm)] + [f"{vm}/{d}" for d in extra + (["wifi"] if facts["wifi"] else [])])
+    fakes = ":".join([str(vm)] + [f"{vm}/for-{d}" for d in extra + (["wifi"] if facts["wifi"] else [])])
     env = dict(os.environ, MICROPYPATH=f"{fakes}::.frozen:./lib", MPSIM_RESET_CAUSE=cause,
                MPSIM_PORT=facts["port"], MPSIM_TICKS=str(ticks), MPSIM_WIFI=wifi,
                MPSIM_FLASH_BYTES=str(flash_bytes or 0),
