@@ -209,3 +209,32 @@ def test_frozen_driver_fakes_read_the_hosts_readings(tmp_path):
              "n = neopixel.NeoPixel(machine.Pin(6), 3); n[1] = (1, 2, 3); n.write(); print(n[1], len(n))\n",
              "rp2", MPSIM_STATE=str(state))
     assert out.split("\n")[:3] == ["22.5 41", "1 19.25", "(1, 2, 3) 3"]
+
+
+def test_a_test_toggles_an_input_pin_and_talks_through_a_uart_peer(tmp_path):
+    # A user's models (sim/devices.py) loaded from the path: a UART peer that answers a command.
+    (tmp_path / "sim_devices.py").write_text(
+        "from _periph import Device, attach\n"
+        "class Gps(Device):\n"
+        "    def __init__(self):\n        self.out = b''\n"
+        "    def write(self, data):\n        self.out += b'$OK,' + data.strip() + b'\\n'\n"
+        "    def read(self):\n        out, self.out = self.out, b''\n        return out\n"
+        "attach(Gps(), uart=1)\n")
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"pins": {"14": 1}}))
+    out = subprocess.run(
+        ["micropython", "-c",
+         "import machine, os\n"
+         "seen = []\n"
+         "p = machine.Pin(14, machine.Pin.IN, machine.Pin.PULL_UP)\n"
+         "p.irq(lambda pin: seen.append(pin.value()), machine.Pin.IRQ_FALLING)\n"
+         "print(p.value())\n"
+         "open(os.getenv('MPSIM_STATE'), 'w').write('{\"pins\": {\"14\": 0}}')\n"
+         "machine.sim_idle(0)\n"
+         "print(p.value(), seen)\n"
+         "u = machine.UART(1, 9600); u.write(b'PING\\n'); print(u.any(), u.readline())\n"],
+        capture_output=True, text=True, timeout=30,
+        env=dict(os.environ, MICROPYPATH=f"{VM}:{tmp_path}", MPSIM_PORT="rp2", MPSIM_PIPE="/dev/null",
+                 MPSIM_STATE=str(state)))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.split("\n")[:3] == ["1", "0 [0]", "9 b'$OK,PING\\n'"]

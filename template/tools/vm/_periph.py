@@ -14,7 +14,7 @@ _uart = {}  # UART id: model
 _pins = {}  # pin id: level set by the host
 _watched = []  # Pins with an irq handler
 _models = []
-_stamp = None
+_last = None  # the state file as last read
 state = {}  # the host's readings (sim/state.json), as last read
 
 
@@ -69,17 +69,17 @@ def _watch(pin):
 
 
 def _tick():
-    global _stamp
+    global _last
     path = os.getenv("MPSIM_STATE")
     try:
-        stamp = os.stat(path)[8] if path else None
-    except OSError:
-        stamp = None
-    if stamp is not None and stamp != _stamp:
-        _stamp = stamp
         with open(path) as f:
-            state.clear()
-            state.update(json.load(f))
+            text = f.read()  # read whole at each tick: a time stamp's second would miss quick changes
+    except (OSError, TypeError):
+        text = None
+    if text and text != _last:
+        _last = text
+        state.clear()
+        state.update(json.loads(text))
         old = {str(p.id): _level(p) for p in _watched}
         _pins.clear()
         _pins.update(state.get("pins", {}))
