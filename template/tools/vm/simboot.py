@@ -9,14 +9,12 @@
 import sys
 
 import simos as os
-import simselect
 import simsys
 import simtime
 
 sys.modules["os"] = os  # every `import os` gets the board's statvfs
 sys.modules["time"] = simtime  # the board's ticks (wrapping at 2**30) on a virtual clock
 sys.modules["sys"] = simsys  # sys.platform: the board's port, whose drivers/<port> runs
-sys.modules["select"] = simselect  # asyncio's waits on the same clock
 
 if int(os.getenv("MPSIM_FLASH_BYTES") or 0):
     import simflash  # noqa: F401  (a small flash: writes beyond it fail with ENOSPC)
