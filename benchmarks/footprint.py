@@ -148,7 +148,8 @@ class VirtualBoard:
             return bisect(ok, 256, 65536)
 
     def fakes(self):
-        script = ("import gc; gc.collect(); a = gc.mem_alloc(); import machine, network; gc.collect(); "
+        fakes = "machine, network" if CATALOGUE[self.board]["wifi"] else "machine"  # no network on a plain Pico
+        script = (f"import gc; gc.collect(); a = gc.mem_alloc(); import {fakes}; gc.collect(); "
                   "print(gc.mem_alloc() - a)")
         with tempfile.TemporaryDirectory() as tmp:
             env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok")
