@@ -238,3 +238,10 @@ def test_a_test_toggles_an_input_pin_and_talks_through_a_uart_peer(tmp_path):
                  MPSIM_STATE=str(state)))
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.split("\n")[:3] == ["1", "0 [0]", "9 b'$OK,PING\\n'"]
+
+
+def test_probing_a_name_the_port_lacks_does_not_load_the_buses():
+    # safety.reset_cause() probes getattr(machine, "HARD_RESET", None): on rp2 that must cost nothing.
+    out = vm("import sys, machine\nprint(getattr(machine, 'HARD_RESET', None), '_periph' in sys.modules)\n"
+             "machine.I2C\nprint('_periph' in sys.modules)\n", "rp2")
+    assert out.split("\n")[:2] == ["None False", "True"]

@@ -23,6 +23,10 @@ _tell = time._tell  # to `sim`: ticks, watchdog starts and feeds (tools/sim.py W
 
 
 def __getattr__(name):
+    # Only the buses load _periph: a probe such as getattr(machine, "HARD_RESET", None) must not.
+    if name not in ("I2C", "SoftI2C", "SPI", "SoftSPI", "PWM", "ADC", "Timer", "UART", "RTC", "time_pulse_us",
+                    "bitstream"):
+        raise AttributeError(name)
     import _periph
 
     return getattr(_periph, name)
