@@ -14,6 +14,11 @@ from . import build
 from .project import BUILD, FACTS, ROOT, Failure, Usage, count, find
 
 VM = Path(__file__).parent / "vm"
+# The fakes that only some boards have: the folder build/vm/for-<name> they go to, on those boards'
+# path (not a module's name: a folder named rp2 would be importable as a package).
+VM_ONLY = {"network": "wifi", "rp2": "rp2", "pyb": "pyboard", "esp": "esp", "esp32": "esp32",
+           "neopixel": "drivers", "dht": "drivers", "onewire": "drivers", "ds18x20": "drivers"}
+FAKES_HEAP = 8192  # bytes the port-faithful fakes (Pin, the virtual clock) add to the modeled heap
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
 REBOOTS = {42: "HARD_RESET", 43: "DEEPSLEEP_RESET", 44: "WDT_RESET"}  # 44: the host's Watchdog fired
 
@@ -33,13 +38,19 @@ def vm_modules():
     """The fakes of the hardware, compiled to .mpy: on a board these modules live in ROM and cost
     no heap, so the virtual board must not spend the board's heap compiling them."""
     out = BUILD / "vm"
-    out.mkdir(parents=True, exist_ok=True)
-    for src in VM.glob("*.py"):
-        dst = out / (src.stem + ".mpy")
+    # A module only some boards have sits apart, on the path of those boards only (a plain Pico
+    # has no network module, an ESP32 no rp2); the user's device models (sim/devices.py) load
+    # as sim_devices.
+    sources = {out / (f"for-{VM_ONLY[src.stem]}" if src.stem in VM_ONLY else "") / (src.stem + ".mpy"): src
+               for src in VM.glob("*.py")}
+    if (ROOT / "sim" / "devices.py").is_file():
+        sources[out / "sim_devices.mpy"] = ROOT / "sim" / "devices.py"
+    for dst, src in sources.items():
+        dst.parent.mkdir(parents=True, exist_ok=True)
         if not dst.exists() or dst.stat().st_mtime < max(src.stat().st_mtime, Path(build.__file__).stat().st_mtime):
             build.compile_mpy(src, dst, src.name)  # for the host: no -march
-    for old in out.glob("*.mpy"):
-        if not (VM / f"{old.stem}.py").exists():  # a fake an update removed must not stay importable
+    for old in out.rglob("*.mpy"):
+        if old not in sources:  # a fake an update removed must not stay importable
             old.unlink()
     return out
 
@@ -49,11 +60,16 @@ def vm_env(board, ticks, cause, hold_button, wifi, flash_bytes=0):
     # modules (asyncio ...: the unix port keeps them under .frozen), then lib/ (named ./lib,
     # so that mip, which installs into the path entry ending in /lib, finds it).
     facts = FACTS[board]
-    env = dict(os.environ, MICROPYPATH=f"{vm_modules()}::.frozen:./lib", MPSIM_RESET_CAUSE=cause,
+    vm = vm_modules()
+    port = facts["port"]
+    extra = [port] + (["esp"] if port in ("esp32", "esp8266") else []) + (["drivers"] if port != "pyboard" else [])
+    fakes = ":".join([str(vm)] + [f"{vm}/for-{d}" for d in extra + (["wifi"] if facts["wifi"] else [])])
+    env = dict(os.environ, MICROPYPATH=f"{fakes}::.frozen:./lib", MPSIM_RESET_CAUSE=cause,
                MPSIM_PORT=facts["port"], MPSIM_TICKS=str(ticks), MPSIM_WIFI=wifi,
                MPSIM_FLASH_BYTES=str(flash_bytes or 0),
                MPSIM_FS_BYTES=str(flash_bytes or facts["fs_kib"] * 1024), MPSIM_FS_BLOCK=str(facts["fs_block"]),
                MPSIM_WDT_MAX=str(facts["wdt_max_ms"] or ""), MPSIM_WDT_FIXED="1" if facts["wdt_fixed"] else "")
+    env.setdefault("MPSIM_STATE", str(ROOT / "sim" / "state.json"))  # readings for sim/devices.py
     if hold_button:
         env[f"MPSIM_PIN_{facts['button']}"] = "0"
     return env
@@ -73,6 +89,7 @@ class Watchdog:
         self.timeout = self.deadline = None
         self.partial = b""  # a line not yet complete
         self.ticks = 0  # of the running interpreter
+        self.skipped = 0.0  # seconds the VM's virtual clock skipped (a line "s<ms>" each sleep)
 
     def env(self):
         return {"MPSIM_PIPE": f"/dev/fd/{self.w}"}
@@ -90,16 +107,19 @@ class Watchdog:
             if line == b"t":
                 self.ticks += 1
                 continue
+            if line[:1] == b"s":  # the watchdog counts the board's (virtual) time
+                self.skipped += int(line[1:]) / 1000
+                continue
             if line:  # WDT(timeout=...): (re)started, as creating it again does on rp2
                 if say and self.timeout != int(line) / 1000:  # once, not at each re-creation by a tool
                     say(f"sim: watchdog started, {int(line)} ms")
                 self.timeout = int(line) / 1000
             if self.timeout:
-                self.deadline = time.monotonic() + self.timeout
+                self.deadline = time.monotonic() + self.skipped + self.timeout
 
     def left(self):
         """Seconds until it fires, or None when it is not running."""
-        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic() - self.skipped)
 
     def stop(self):
         """A hard reset (machine.reset(), the watchdog itself, power) stops it, as on the chip."""
@@ -192,7 +212,9 @@ def run(args):
         # The default flash starts from the project's config.json, when there is one.
         if flash == ROOT / ".sim" / board and (ROOT / "config.json").exists() and not (flash / "config.json").exists():
             shutil.copyfile(ROOT / "config.json", flash / "config.json")
-    heap = args.heap or FACTS[board]["heap_kib"] * 1024
+    # The board's heap, plus what the fakes of machine/time/sys take beyond the old lean ones:
+    # on a board they are in ROM (benchmarks/footprint.py measures them).
+    heap = args.heap or FACTS[board]["heap_kib"] * 1024 + FAKES_HEAP
     flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
     http_port = str(args.http_port or free_port())  # the setup page's port, the same across reboots
     if args.serve:

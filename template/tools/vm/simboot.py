@@ -9,14 +9,30 @@
 import sys
 
 import simos as os
+import simsys
+import simtime
 
 sys.modules["os"] = os  # every `import os` gets the board's statvfs
+sys.modules["time"] = simtime  # the board's ticks (wrapping at 2**30) on a virtual clock
+sys.modules["sys"] = simsys  # sys.platform: the board's port, whose drivers/<port> runs
 
 if int(os.getenv("MPSIM_FLASH_BYTES") or 0) or os.getenv("MPSIM_FLASH_STATS"):
     import simflash  # noqa: F401  (a small flash: writes beyond it fail with ENOSPC; wear counted)
 
 if os.getenv("MPSIM_PORT") == "rp2":
     import rp2  # noqa: F401  (BOOTSEL held at the reset: the ROM's bootloader, not MicroPython)
+
+
+def _drivers():
+    # The port's driver runs (drivers/<port>: its LED, button, watchdog, modules such as rp2);
+    # drivers/linux adds what only the host does: the setup page on loopback, and idle(), which
+    # counts the tick for `sim --ticks` and skips the idle time on the virtual clock.
+    try:
+        port = __import__("drivers." + simsys.platform, None, None, ("idle",))
+        host = __import__("drivers.linux", None, None, ("idle",))
+    except ImportError:
+        return  # a flash without drivers (a blank board): the firmware says what is missing
+    port.idle, port.http_addr = host.idle, host.http_addr
 
 
 def _run(name, into):
@@ -34,6 +50,7 @@ def _run(name, into):
 _end = 3
 _globals = {"__name__": "__main__"}
 try:
+    _drivers()
     _run("boot.py", _globals)
 except Exception as e:
     sys.print_exception(e)

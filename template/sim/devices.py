@@ -1,0 +1,73 @@
+# Your own hardware on the virtual board: models of the chips wired to your board, run inside
+# the VM (MicroPython) on the fake buses of `machine`. `python -m tools sim` loads this file
+# (compiled like the other fakes; it is not part of the firmware). Tests set the readings in
+# sim/state.json, which the models see at each tick in update(state), e.g.
+#   {"temperature": 21.5, "pins": {"14": 0}, "adc": {"26": 40000}}
+# ("pins": the level an input pin reads; "adc": what ADC(pin).read_u16() gives).
+# See docs/virtual-board.md. This file is yours: template updates leave it alone.
+from _periph import Device, I2CDevice, attach  # noqa: F401  (Device: a model on pins or UART)
+
+
+class TempSensor(I2CDevice):
+    # A BME280-like sensor at 0x76: chip id 0x60 at register 0xD0, the temperature in
+    # hundredths of a degree, signed big-endian, at 0xFA-0xFB (state.json "temperature").
+    def __init__(self):
+        super().__init__()
+        self.regs[0xD0] = 0x60
+        self.update({"temperature": 20.0})
+
+    def update(self, state):
+        t = int(state.get("temperature", 20.0) * 100) & 0xFFFF
+        self.regs[0xFA], self.regs[0xFB] = t >> 8, t & 0xFF
+
+
+class Display(I2CDevice):
+    # An SSD1306-like 128x64 display at 0x3C: a write starting 0x00 carries commands, one
+    # starting 0x40 carries frame data (pages of 8 rows, one byte per column, bit 0 on top),
+    # written from the column/page window the commands 0x21 and 0x22 set. After a frame
+    # changes, tick() saves it to sim/display.bin (1024 bytes) for the tests to read back.
+    W, H = 128, 64
+
+    def __init__(self):
+        super().__init__()
+        self.fb = bytearray(self.W * self.H // 8)
+        self.col, self.page, self.window = 0, 0, (0, 127, 0, 7)
+        self.dirty = False
+
+    def write(self, data):
+        if data[:1] == b"\x40":
+            c0, c1, p0, p1 = self.window
+            for b in data[1:]:
+                self.fb[self.page * self.W + self.col] = b
+                self.col += 1
+                if self.col > c1:
+                    self.col, self.page = c0, p0 if self.page >= p1 else self.page + 1
+            self.dirty = True
+        elif data[:1] in (b"\x00", b"\x80"):
+            cmd = data[1:]
+            if cmd[:1] == b"\x21" and len(cmd) >= 3:
+                self.window = (cmd[1], cmd[2], self.window[2], self.window[3])
+                self.col = cmd[1]
+            elif cmd[:1] == b"\x22" and len(cmd) >= 3:
+                self.window = (self.window[0], self.window[1], cmd[1], cmd[2])
+                self.page = cmd[1]
+
+    def read(self, n):
+        return bytes(n)  # status byte: ready
+
+    def tick(self):
+        if self.dirty:
+            self.dirty = False
+            with open(_here() + "display.bin", "wb") as f:
+                f.write(self.fb)
+
+
+def _here():
+    import os
+
+    path = os.getenv("MPSIM_STATE") or ""
+    return path[: path.rfind("/") + 1]
+
+
+attach(TempSensor(), i2c=0x76)
+attach(Display(), i2c=0x3C)
