@@ -4,6 +4,13 @@
 # the setup page (runtime/setup_form.py); the form's answer is written to
 # config.json atomically (runtime/config.save) and the board restarts.
 #
+# The page asks for the network and for every setting the app marks required
+# (app-settings.json). Saving keeps every valid setting of the last config.json
+# (or of config.json.bad, the copy set aside when it was refused) and sets only
+# what the form gives; a kept setting that the board refuses is left out (its
+# default applies), named on the page and in the log, and stays in
+# config.json.bad. So a typo in one setting never wipes the others.
+#
 # One client at a time, one request per connection, read into one buffer
 # allocated once: request line and headers at most _HEAD_MAX bytes (431), form
 # _BODY_MAX (413), the whole request within _CLIENT_MS, so a slow or silent
@@ -36,6 +43,9 @@ class Portal:
         self.field = bytearray(page.PASSWORD_MAX)
         self.saved = False  # set once config.json is written
         self.nets = page.networks()
+        self.last = last_settings()
+        # The app's required settings: (key, secret, set already) each, a field of the page.
+        self.fields = [(k, k in target.SECRETS, bool(self.last.get(k))) for k in target.REQUIRED if k != "wifi_ssid"]
         uid = machine.unique_id()
         self.name = "%s-%02x%02x%02x" % (target.PROJECT[:24], uid[-3], uid[-2], uid[-1])
         if target.COUNTRY:
@@ -128,7 +138,7 @@ class Portal:
             if method != b"GET":
                 return 405, "GET"
             cl.settimeout(1)
-            page.form_page(cl, self.name, self.nets)
+            page.form_page(cl, self.name, self.nets, self.fields)
             return 200, None
         if path != b"/save":
             return 404, "Nothing here: the setup page is /."
@@ -144,29 +154,53 @@ class Portal:
             got = self._read(cl, got, end + length, deadline)
             if got < 0:
                 return 408, "The form did not arrive in time."
-        ssid, password, problem = page.parse_form(bytes(buf[end:end + length]), self.field)
-        if ssid is None or password is None:
-            return 400, problem or "Bad form."
-        return self.save(cl, ssid, password)
+        form, problem = page.parse_form(bytes(buf[end:end + length]), self.field, [f[0] for f in self.fields])
+        if problem:
+            return 400, problem
+        return self.save(cl, form)
 
-    def save(self, cl, ssid, password):
-        conf = dict(target.DEFAULTS)
-        conf["wifi_ssid"] = ssid
-        conf["wifi_password"] = password
+    def save(self, cl, form):
+        # form: {key: text} of the fields given; an app field left empty keeps its value.
+        rules = config.rules(target)
+        conf, dropped = {}, []
+        for key, value in self.last.items():  # every setting the board accepts stays
+            if config.check({key: value}, rules[0], (), None, *rules[3:])[1]:
+                dropped.append(key)
+            else:
+                conf[key] = value
+        for key, value in form.items():
+            if value or key in ("wifi_ssid", "wifi_password"):
+                conf[key] = value
         # The board's own validator on the very bytes to be saved: what the page accepts, the next
-        # boot accepts too. (No detail on the page: the problem could quote the password.)
-        if config.parse(json.dumps(conf).encode(), *config.rules(target))[1]:
-            return 400, "These settings would not pass the board's check of config.json."
+        # boot accepts too. It names the key; a secret's value is never part of its answer.
+        problem = config.parse(json.dumps(conf).encode(), *rules)[1]
+        if problem:
+            return 400, problem
         try:
             config.save(conf)
         except OSError as e:  # most often a full flash; an older config.json stays as it was
             self.log.error("setup page: cannot write config.json (OSError %d)", e.errno)
             return 500, "Could not write config.json (OSError %d): is the flash full?" % e.errno
         self.saved = True
-        self.log.info("setup page: saved network %s", ssid)
+        self.log.info("setup page: saved network %s", conf["wifi_ssid"])
+        if dropped:
+            self.log.warning("setup page: left out %s (refused by the board; see config.json.bad)", ", ".join(dropped))
         cl.settimeout(1)
-        page.saved_page(cl, self.name, ssid)
+        page.saved_page(cl, self.name, conf["wifi_ssid"], dropped)
         return 200, None
+
+
+def last_settings():
+    # The settings of the last config.json, or of config.json.bad (setup mode set it aside): {} if none.
+    for path in (config.PATH, config.BAD):
+        try:
+            with open(path, "rb") as f:
+                data = f.read(config.MAX_BYTES + 1)
+        except OSError:
+            continue
+        found = config.parse(data, {})[0]
+        return found if isinstance(found, dict) else {}
+    return {}
 
 
 def start(log, hw):

@@ -62,8 +62,8 @@ def start(cl, status, allow=None):
     cl.write(_HEAD)
 
 
-def form_page(cl, name, nets):
-    # nets: network names, already escaped.
+def form_page(cl, name, nets, fields=()):
+    # nets: network names, already escaped. fields: the app's required settings, (key, secret, set) each.
     start(cl, 200)
     cl.write("<title>Wi-Fi setup</title><h1>Wi-Fi setup</h1><p>Connect <b>")
     cl.write(escape(name))
@@ -74,15 +74,22 @@ def form_page(cl, name, nets):
     for net in nets:
         cl.write("<option value=\"%s\">" % net)
     cl.write("</datalist><label for=password>Password</label>"
-             "<input id=password name=password type=password maxlength=64>"
-             "<button type=submit>Save and restart</button></form>")
+             "<input id=password name=password type=password maxlength=64>")
+    for key, secret, known in fields:  # a secret is never shown back, nor is any value: empty keeps it
+        cl.write("<label for=%s>%s</label><input id=%s name=%s maxlength=64%s%s>" % (
+            key, key, key, key, " type=password" if secret else "",
+            " placeholder='set: empty keeps it'" if known else " required"))
+    cl.write("<button type=submit>Save and restart</button></form>")
 
 
-def saved_page(cl, name, ssid):
+def saved_page(cl, name, ssid, dropped=()):
     start(cl, 200)
     cl.write("<title>Saved</title><h1>Saved</h1><p>The board restarts now and joins <b>")
     cl.write(escape(ssid))
     cl.write("</b>. Its network %s goes away: reconnect this phone to your usual network.</p>" % escape(name))
+    if dropped:
+        cl.write("<p>Left out, as the board refused their values (their defaults apply; the old file stays "
+                 "as config.json.bad): %s</p>" % escape(", ".join(dropped)))
 
 
 def error_page(cl, status, text):
@@ -175,24 +182,29 @@ def decode_field(raw, out, limit):
     return str(b, "utf-8")
 
 
-def parse_form(body, out):
-    # (ssid, password, None), or (None, None, problem) for a bad form.
-    ssid = password = None
+def parse_form(body, out, names=()):
+    # ({field: text}, None), or (None, problem) for a bad form. Fields: ssid, password and `names`
+    # (the app's required settings), each at most 64 bytes; ssid and password are saved as
+    # wifi_ssid and wifi_password.
+    form = {}
     for pair in body.split(b"&"):
         eq = pair.find(b"=")
         name, raw = (pair, b"") if eq < 0 else (pair[:eq], pair[eq + 1:])
+        key = "wifi_" + str(name, "utf-8") if name in (b"ssid", b"password") else None
+        for known in names:
+            if known.encode() == name:
+                key = known
+        if key is None or key in form:  # a field the page does not have, or a second one
+            continue
+        limit = SSID_MAX if name == b"ssid" else PASSWORD_MAX
         try:
-            if name == b"ssid":
-                ssid = decode_field(raw, out, SSID_MAX)
-            elif name == b"password":
-                password = decode_field(raw, out, PASSWORD_MAX)
+            form[key] = decode_field(raw, out, limit)
         except ValueError:
-            limit = SSID_MAX if name == b"ssid" else PASSWORD_MAX
-            return None, None, "%s: bad encoding, a control character, or over %d bytes" % (name.decode(), limit)
-    if ssid is None or password is None:
-        return None, None, "the form needs the fields ssid and password"
-    if not ssid.strip():
-        return None, None, "the network name is empty"
-    if 0 < len(password) < 8:
-        return None, None, "a Wi-Fi password has at least 8 characters (empty: an open network)"
-    return ssid, password, None
+            return None, "%s: bad encoding, a control character, or over %d bytes" % (str(name, "utf-8"), limit)
+    if "wifi_ssid" not in form or "wifi_password" not in form:
+        return None, "the form needs the fields ssid and password"
+    if not form["wifi_ssid"].strip():
+        return None, "the network name is empty"
+    if 0 < len(form["wifi_password"]) < 8:
+        return None, "a Wi-Fi password has at least 8 characters (empty: an open network)"
+    return form, None
