@@ -625,7 +625,7 @@ def app_settings(root, runtime=()):
     except ValueError as e:
         return {}, [f"{APP_SETTINGS} is not valid JSON ({e}): fix its syntax"]
     if not isinstance(data, dict):
-        return {}, [f'{APP_SETTINGS} must hold one JSON object {{"name": {{"type": ..., "default": ...}}, ...}}']
+        return {}, [APP_SETTINGS + ' must hold one JSON object: "name": {"type": ..., "default": ...} per setting']
     found, problems = {}, []
     for name, spec in data.items():
         problem = _app_setting_problem(name, spec, runtime)
@@ -748,7 +748,7 @@ def check_config(p):
                    if how == "[]" else "a board whose config.json lacks it gets None instead of a default")
             p.add(ERROR, "config-key", path, line,
                   f"reads config key {key!r}, declared neither in {APP_SETTINGS} nor in config.example.json", why,
-                  f'declare it in {APP_SETTINGS} ({{"{key}": {{"type": ..., "default": ...}}}}), '
+                  f'declare it in {APP_SETTINGS} ("{key}": ' + '{"type": ..., "default": ...}), '
                   f'or read it with .get("{key}", default)')
     for key, value in sorted(data.items()):
         if secret_name(key) and isinstance(value, str) and secret_value(value):
