@@ -71,7 +71,7 @@ def check(data, defaults, required=(), watchdog_ms=None, ranges=None, choices=No
     conf = dict(defaults)
     for key, value in data.items():
         if key in defaults and defaults[key] is not None:  # a null default takes any value
-            shown = "(not shown: a secret)" if key in secrets else repr(value)
+            shown = "its value (a secret: not shown)" if key in secrets else repr(value)
             words = (choices and choices.get(key)) or CHOICES.get(key)
             if words and value not in words:
                 return None, "config.json: %s should be one of %s, not %s" % (
