@@ -63,6 +63,7 @@ UNQUOTED_SUFFIXES = frozenset((".env", ".yaml", ".yml", ".ini", ".cfg", ".conf",
 TEXT_TOKEN = re.compile(r"""[A-Za-z0-9_.\-]+|"[^"\n]*"|'[^'\n]*'|\S""")
 NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 CONFIG_READ_NAMES = ("conf", "config", "cfg")
+USER_TOOLS = "tools.toml"  # the user's tool settings: extend-exclude leaves paths out of ruff, typecheck, check's style
 # The runtime's Wi-Fi modules: a build for a board without Wi-Fi (or a project without it) leaves them out.
 WIFI_MODULES = ("lib/runtime/net.py", "lib/runtime/provision.py", "lib/runtime/setup_form.py")
 
@@ -106,6 +107,12 @@ class Project:
         self.findings.append(Finding(level, code, self.rel(path) if Path(path).is_absolute() else path, line,
                                      what, why, fix))
 
+    def styled_sources(self):
+        """Device sources held to the style rules (except-all, config-key): all but the paths the user
+        leaves out in tools.toml (third-party or generated code). They still compile and count."""
+        skip = user_exclusions(self.root)
+        return [f for f in self.device_sources() if not excluded(self.rel(f), skip)]
+
     def device_sources(self):
         # What a build holds: without Wi-Fi, the runtime's Wi-Fi modules stay out (tools/build.py).
         skip = () if self.wifi else [self.device / m for m in WIFI_MODULES]
@@ -135,6 +142,32 @@ class Project:
             return ast.parse(read_text(path) or "", str(path))
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # or nested beyond the parser's depth
             return None
+
+
+def user_exclusions(root):
+    """The paths tools.toml's `extend-exclude` lists (ruff reads the same file: pyproject.toml's
+    `extend`), relative to the project root, without a trailing slash."""
+    text = read_text(Path(root) / USER_TOOLS) or ""
+    try:
+        import tomllib
+
+        found = tomllib.loads(text).get("extend-exclude", [])
+    except ImportError:  # Python 3.10: the one list this file is read for
+        m = re.search(r"^extend-exclude\s*=\s*\[(.*?)\]", text, re.MULTILINE | re.DOTALL)
+        found = re.findall(r"\"([^\"\n]*)\"|'([^'\n]*)'", m.group(1)) if m else []
+        found = [a or b for a, b in found]
+    except ValueError:  # not TOML: ruff says so
+        found = []
+    return [str(f).strip("/") for f in found if isinstance(f, str) and f.strip("/")] \
+        if isinstance(found, list) else []
+
+
+def excluded(rel, patterns):
+    """Whether the project-relative posix path rel is one of patterns, or inside one (globs as ruff)."""
+    from fnmatch import fnmatch
+
+    return any(rel == p or rel.startswith(p + "/") or fnmatch(rel, p) or fnmatch(rel, p + "/*")
+               for p in patterns)
 
 
 def read_text(path):
@@ -520,7 +553,7 @@ def _handler_catches_everything(handler, aliases=None):
 
 
 def check_excepts(p):
-    for path in p.device_sources():
+    for path in p.styled_sources():
         if path.name == "boot.py" and path.parent == p.device:
             continue  # boot.py must not raise at all; its handlers are its own business
         tree = p.parse(path)
@@ -686,7 +719,7 @@ def _config_keys_read(p):
     # conf.get("k") (how: "[]" or "get"), where conf is a name or attribute called conf, config or
     # cfg, or a name bound to one (`settings = ctx.config`). conf.get("k", default) names its own default.
     keys = {}
-    for path in p.device_sources():
+    for path in p.styled_sources():
         tree = p.parse(path)
         if tree is None:
             continue
