@@ -4,11 +4,11 @@ app-settings.json (your app's), checked like the board does.
 Every setting is asked with its current value (Enter keeps it); a required one must not stay empty.
 Secrets (app settings marked "secret", and names such as wifi_password) are read with getpass,
 never echoed and never shown back. Every key of the existing config.json is kept: a value the
-board would refuse is asked again (Enter cannot keep it), keys nobody declares stay as they are. The result is validated by the firmware's own validator
-(device/lib/runtime/config.py, run here on the exact bytes, with the board's build facts and
-watchdog limit) before it is written, atomically, readable by you only.
-Only settings that differ from the defaults (and the required ones) are written, so new
-defaults from a template update still reach the board.
+board would refuse is asked again (Enter cannot keep it), keys nobody declares stay as they are.
+The result is validated by the firmware's own validator (device/lib/runtime/config.py, run here
+on the exact bytes, with the board's build facts and watchdog limit) before it is written,
+atomically, readable by you only. Written are the settings that differ from their defaults, the
+required ones and those the file had, so new defaults from a template update still reach the board.
 """
 import getpass
 import json
