@@ -687,7 +687,7 @@ def _app_setting_problem(name, spec, runtime):
         return isinstance(value, kinds) and (bool not in kinds) == (type(value) is not bool)
 
     if "default" not in spec or not typed(spec["default"]):
-        return f"default {spec.get('default')!r} is not a {spec['type']}: give a default of the setting's type"
+        return f"default {spec.get('default')!r} is not of type {spec['type']}: give a default of the setting's type"
     for field in ("required", "secret"):
         if not isinstance(spec.get(field, False), bool):
             return f"{field} is true or false"
