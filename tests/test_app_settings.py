@@ -65,9 +65,9 @@ def tools_of(project):
     return types.SimpleNamespace(build=build, config_cmd=config_cmd)
 
 
-def target_of(project):
+def target_of(project, build=None):
     facts = {}
-    exec(tools_of(project).build.target_source("rp2_pico_w"), facts)
+    exec((build or tools_of(project).build).target_source("rp2_pico_w"), facts)
     return types.SimpleNamespace(**facts)
 
 
@@ -124,8 +124,9 @@ def test_a_bad_declaration_fails_check_and_build_naming_the_setting(project, dec
     (project / "app-settings.json").write_text(json.dumps(declaration, indent=2))
     out = run(project, "tools", "check")
     assert out.returncode == 1 and "[app-setting]" in out.stderr and words in out.stderr, out.stderr
-    with pytest.raises(tools_of(project).build.Failure, match="app-settings.json: " + words.split(":")[0]):
-        target_of(project)
+    build = tools_of(project).build
+    with pytest.raises(build.Failure, match="app-settings.json: " + words.split(":")[0]):
+        target_of(project, build)
 
 
 def test_a_declared_app_key_is_known_to_check(project):
