@@ -4,12 +4,7 @@
 # the setup page (runtime/setup_form.py); the form's answer is written to
 # config.json atomically (runtime/config.save) and the board restarts.
 #
-# The page asks for the network and for every setting the app marks required
-# (app-settings.json). Saving keeps every valid setting of the last config.json
-# (or of config.json.bad, the copy set aside when it was refused) and sets only
-# what the form gives; a kept setting that the board refuses is left out (its
-# default applies), named on the page and in the log, and stays in
-# config.json.bad. So a typo in one setting never wipes the others.
+# Saving keeps the other settings (runtime/keep.py).
 #
 # One client at a time, one request per connection, read into one buffer
 # allocated once: request line and headers at most _HEAD_MAX bytes (431), form
@@ -26,7 +21,7 @@ import machine
 import network
 from micropython import const
 
-from runtime import config, target
+from runtime import config, keep, target
 from runtime import setup_form as page
 
 _HEAD_MAX = const(1536)  # request line and headers
@@ -43,8 +38,8 @@ class Portal:
         self.field = bytearray(page.PASSWORD_MAX)
         self.saved = False  # set once config.json is written
         self.nets = page.networks()
-        self.last = last_settings()
-        # The app's required settings: (key, secret, set already) each, a field of the page.
+        self.last = keep.last()
+        # A field per required app setting: (key, secret, set).
         self.fields = [(k, k in target.SECRETS, bool(self.last.get(k))) for k in target.REQUIRED if k != "wifi_ssid"]
         uid = machine.unique_id()
         self.name = "%s-%02x%02x%02x" % (target.PROJECT[:24], uid[-3], uid[-2], uid[-1])
@@ -160,19 +155,9 @@ class Portal:
         return self.save(cl, form)
 
     def save(self, cl, form):
-        # form: {key: text} of the fields given; an app field left empty keeps its value.
         rules = config.rules(target)
-        conf, dropped = {}, []
-        for key, value in self.last.items():  # every setting the board accepts stays
-            if config.check({key: value}, rules[0], (), None, *rules[3:])[1]:
-                dropped.append(key)
-            else:
-                conf[key] = value
-        for key, value in form.items():
-            if value or key in ("wifi_ssid", "wifi_password"):
-                conf[key] = value
-        # The board's own validator on the very bytes to be saved: what the page accepts, the next
-        # boot accepts too. It names the key; a secret's value is never part of its answer.
+        conf, dropped = keep.merge(self.last, form, rules)
+        # The board's check of these very bytes: the next boot accepts them.
         problem = config.parse(json.dumps(conf).encode(), *rules)[1]
         if problem:
             return 400, problem
@@ -184,23 +169,10 @@ class Portal:
         self.saved = True
         self.log.info("setup page: saved network %s", conf["wifi_ssid"])
         if dropped:
-            self.log.warning("setup page: left out %s (refused by the board; see config.json.bad)", ", ".join(dropped))
+            self.log.warning("setup page: left out %s (refused; kept in config.json.bad)", ", ".join(dropped))
         cl.settimeout(1)
         page.saved_page(cl, self.name, conf["wifi_ssid"], dropped)
         return 200, None
-
-
-def last_settings():
-    # The settings of the last config.json, or of config.json.bad (setup mode set it aside): {} if none.
-    for path in (config.PATH, config.BAD):
-        try:
-            with open(path, "rb") as f:
-                data = f.read(config.MAX_BYTES + 1)
-        except OSError:
-            continue
-        found = config.parse(data, {})[0]
-        return found if isinstance(found, dict) else {}
-    return {}
 
 
 def start(log, hw):

@@ -1,10 +1,8 @@
-# The setup page's HTML, its list of networks, and the parsing of requests and
-# of the form (used by runtime/provision.py).
+# The setup page's HTML, its networks, the parsing of requests and of the form.
 #
-# Everything shown is escaped; the form's values are percent-decoded into a
-# buffer allocated once, checked (length in bytes, UTF-8, no control characters)
-# and never echoed back, except the network name. A problem is named by field,
-# never by value: the password must not reach a page, a log or the console.
+# Everything shown is escaped; form values are decoded into one buffer, checked
+# (length, UTF-8, no control characters) and never echoed back but the network
+# name. A problem names the field, never the value (it may be a password).
 import network
 from micropython import const
 
@@ -63,7 +61,7 @@ def start(cl, status, allow=None):
 
 
 def form_page(cl, name, nets, fields=()):
-    # nets: network names, already escaped. fields: the app's required settings, (key, secret, set) each.
+    # nets: escaped names. fields: (key, secret, set) per required app setting.
     start(cl, 200)
     cl.write("<title>Wi-Fi setup</title><h1>Wi-Fi setup</h1><p>Connect <b>")
     cl.write(escape(name))
@@ -75,10 +73,9 @@ def form_page(cl, name, nets, fields=()):
         cl.write("<option value=\"%s\">" % net)
     cl.write("</datalist><label for=password>Password</label>"
              "<input id=password name=password type=password maxlength=64>")
-    for key, secret, known in fields:  # a secret is never shown back, nor is any value: empty keeps it
-        cl.write("<label for=%s>%s</label><input id=%s name=%s maxlength=64%s%s>" % (
-            key, key, key, key, " type=password" if secret else "",
-            " placeholder='set: empty keeps it'" if known else " required"))
+    for key, secret, known in fields:  # no value is shown back: empty keeps it
+        cl.write("<label>%s<input name=%s maxlength=64%s%s></label>" % (key, key, " type=password" * secret,
+                 " placeholder='set: empty keeps it'" if known else " required"))
     cl.write("<button type=submit>Save and restart</button></form>")
 
 
@@ -88,8 +85,7 @@ def saved_page(cl, name, ssid, dropped=()):
     cl.write(escape(ssid))
     cl.write("</b>. Its network %s goes away: reconnect this phone to your usual network.</p>" % escape(name))
     if dropped:
-        cl.write("<p>Left out, as the board refused their values (their defaults apply; the old file stays "
-                 "as config.json.bad): %s</p>" % escape(", ".join(dropped)))
+        cl.write("<p>Refused, so left out (config.json.bad keeps them): %s</p>" % escape(", ".join(dropped)))
 
 
 def error_page(cl, status, text):
@@ -151,11 +147,9 @@ def _hex(c):
 
 
 def decode_field(raw, out, limit):
-    # One value of an application/x-www-form-urlencoded body: '+' is a space, %XX
-    # a byte. Decoded into `out`, at most `limit` bytes, strict UTF-8 without
-    # control characters (C0, DEL, C1 such as U+0085, and the line and paragraph
-    # separators U+2028/U+2029); ValueError otherwise. MicroPython's str() lets
-    # overlong forms and surrogates through, so utf8() checks every character.
+    # One form value ('+' a space, %XX a byte) into `out`, at most `limit` bytes,
+    # strict UTF-8 without control characters (C0, DEL, C1, U+2028/9), else
+    # ValueError. MicroPython's str() lets overlong forms and surrogates through.
     n = i = 0
     while i < len(raw):
         c = raw[i]
@@ -183,9 +177,7 @@ def decode_field(raw, out, limit):
 
 
 def parse_form(body, out, names=()):
-    # ({field: text}, None), or (None, problem) for a bad form. Fields: ssid, password and `names`
-    # (the app's required settings), each at most 64 bytes; ssid and password are saved as
-    # wifi_ssid and wifi_password.
+    # ({key: text}, None) or (None, problem): ssid and password as wifi_*, and `names`.
     form = {}
     for pair in body.split(b"&"):
         eq = pair.find(b"=")
