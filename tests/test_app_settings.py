@@ -12,13 +12,11 @@ import signal
 import subprocess
 import sys
 import types
-from pathlib import Path
 import urllib.request
 from urllib.parse import urlencode
 
 import copier
 import pytest
-
 from conftest import ROOT, stubs_env
 
 DECLARED = {
@@ -33,7 +31,7 @@ TOKEN = "tok-5ecret-991"
 
 
 def run(project, *args, env=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", *args], cwd=project, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", *args], cwd=project, capture_output=True, text=True, check=False,
                           timeout=timeout, env=env)
 
 
@@ -67,7 +65,7 @@ def tools_of(project):
 
 def target_of(project, build=None):
     facts = {}
-    exec((build or tools_of(project).build).target_source("rp2_pico_w"), facts)
+    exec((build or tools_of(project).build).target_source("rp2_pico_w"), facts)  # noqa: S102 (our build output)
     return types.SimpleNamespace(**facts)
 
 
