@@ -4,7 +4,7 @@ app-settings.json (your app's), checked like the board does.
 Every setting is asked with its current value (Enter keeps it); a required one must not stay empty.
 Secrets (app settings marked "secret", and names such as wifi_password) are read with getpass,
 never echoed and never shown back. Every key of the existing config.json is kept: a value the
-board would refuse is asked again (Enter cannot keep it), keys nobody declares stay as they are.
+board would refuse is asked again (Enter then stops, changing nothing), keys nobody declares stay.
 The result is validated by the firmware's own validator (device/lib/runtime/config.py, run here
 on the exact bytes, with the board's build facts and watchdog limit) before it is written,
 atomically, readable by you only. Written are the settings that differ from their defaults, the
@@ -138,11 +138,9 @@ def make(ask=input, ask_secret=getpass.getpass, say=print, board=None):
             shown = ("set" if value else "empty") if secret else json.dumps(value)
             raw = (ask_secret if secret else ask)(f"{key}{' (required)' * (key in need)} [{shown}]: ").strip()
             if not raw:
-                if not wrong:
-                    break
-                say(f"{key}: {'a value is required' if key in need and not value else 'this value is refused'}; "
-                    "try again")
-                continue
+                if wrong:  # Enter cannot keep what the board refuses: stop, the file as it was
+                    raise Failure(f"{wrong}: give {key} a value, or fix config.json; it was not changed")
+                break
             try:
                 answer = parse(raw, default)
             except ValueError as e:
