@@ -347,7 +347,8 @@ def _boot_hazards(p, path, tree, where, strict):
             p.add(ERROR, "boot-exit", path, node.lineno, f"{name}() in {where}",
                   "every boot would restart or sleep again before the REPL: an endless reboot loop",
                   "let boot.py finish; to skip the app, main.py returns")
-        elif name in SLEEPS and id(node) not in polled and (strict or id(node) not in in_functions or _long_sleep(node, SLEEPS[name])):
+        elif name in SLEEPS and id(node) not in polled and (
+                strict or id(node) not in in_functions or _long_sleep(node, SLEEPS[name])):
             p.add(ERROR, "boot-sleep", path, node.lineno, f"{name}() in {where}",
                   "mpremote gives boot.py at most 10 s, and every boot waits for it",
                   "wait in main.py or app.setup(ctx) instead")
