@@ -14,6 +14,7 @@ import re
 import subprocess
 import tempfile
 import tokenize
+from fnmatch import fnmatch
 from pathlib import Path
 
 ERROR, WARNING = "error", "warning"
@@ -164,8 +165,6 @@ def user_exclusions(root):
 
 def excluded(rel, patterns):
     """Whether the project-relative posix path rel is one of patterns, or inside one (globs as ruff)."""
-    from fnmatch import fnmatch
-
     return any(rel == p or rel.startswith(p + "/") or fnmatch(rel, p) or fnmatch(rel, p + "/*")
                for p in patterns)
 
