@@ -14,6 +14,7 @@ import re
 import subprocess
 import tempfile
 import tokenize
+from fnmatch import fnmatch
 from pathlib import Path
 
 ERROR, WARNING = "error", "warning"
@@ -63,6 +64,9 @@ UNQUOTED_SUFFIXES = frozenset((".env", ".yaml", ".yml", ".ini", ".cfg", ".conf",
 TEXT_TOKEN = re.compile(r"""[A-Za-z0-9_.\-]+|"[^"\n]*"|'[^'\n]*'|\S""")
 NAME_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 CONFIG_READ_NAMES = ("conf", "config", "cfg")
+USER_TOOLS = "tools.toml"  # the user's tool settings: extend-exclude leaves paths out of ruff, typecheck, check's style
+# The runtime's Wi-Fi modules: a build for a board without Wi-Fi (or a project without it) leaves them out.
+WIFI_MODULES = ("lib/runtime/net.py", "lib/runtime/provision.py", "lib/runtime/setup_form.py", "lib/runtime/keep.py")
 
 
 class Finding:
@@ -91,6 +95,11 @@ class Project:
         self.log_budget = log_budget
         self.mpy_cross = mpy_cross
         self.findings = []
+        try:  # the project's Wi-Fi answer (tools/project.json); with it, a chosen board must have a radio
+            wifi = json.loads((self.root / "tools" / "project.json").read_text())["wifi"]
+        except (OSError, ValueError, KeyError, TypeError):
+            wifi = True
+        self.wifi = bool(wifi) and any(facts[b].get("wifi") for b in self.boards)
 
     def rel(self, path):
         return Path(path).relative_to(self.root).as_posix()
@@ -99,8 +108,16 @@ class Project:
         self.findings.append(Finding(level, code, self.rel(path) if Path(path).is_absolute() else path, line,
                                      what, why, fix))
 
+    def styled_sources(self):
+        """Device sources held to the style rules (except-all, config-key): all but the paths the user
+        leaves out in tools.toml (third-party or generated code). They still compile and count."""
+        skip = user_exclusions(self.root)
+        return [f for f in self.device_sources() if not excluded(self.rel(f), skip)]
+
     def device_sources(self):
-        return sorted(p for p in self.device.rglob("*.py") if "__pycache__" not in p.parts)
+        # What a build holds: without Wi-Fi, the runtime's Wi-Fi modules stay out (tools/build.py).
+        skip = () if self.wifi else [self.device / m for m in WIFI_MODULES]
+        return sorted(p for p in self.device.rglob("*.py") if "__pycache__" not in p.parts and p not in skip)
 
     def device_data(self):
         # Files other than Python that the build copies as they are (web pages, data tables ...).
@@ -126,6 +143,30 @@ class Project:
             return ast.parse(read_text(path) or "", str(path))
         except (SyntaxError, ValueError, RecursionError, MemoryError):  # or nested beyond the parser's depth
             return None
+
+
+def user_exclusions(root):
+    """The paths tools.toml's `extend-exclude` lists (ruff reads the same file: pyproject.toml's
+    `extend`), relative to the project root, without a trailing slash."""
+    text = read_text(Path(root) / USER_TOOLS) or ""
+    try:
+        import tomllib
+
+        found = tomllib.loads(text).get("extend-exclude", [])
+    except ImportError:  # Python 3.10: the one list this file is read for
+        m = re.search(r"^extend-exclude\s*=\s*\[(.*?)\]", text, re.MULTILINE | re.DOTALL)
+        found = re.findall(r"\"([^\"\n]*)\"|'([^'\n]*)'", m.group(1)) if m else []
+        found = [a or b for a, b in found]
+    except ValueError:  # not TOML: ruff says so
+        found = []
+    return [str(f).strip("/") for f in found if isinstance(f, str) and f.strip("/")] \
+        if isinstance(found, list) else []
+
+
+def excluded(rel, patterns):
+    """Whether the project-relative posix path rel is one of patterns, or inside one (globs as ruff)."""
+    return any(rel == p or rel.startswith(p + "/") or fnmatch(rel, p) or fnmatch(rel, p + "/*")
+               for p in patterns)
 
 
 def read_text(path):
@@ -512,7 +553,7 @@ def _handler_catches_everything(handler, aliases=None):
 
 
 def check_excepts(p):
-    for path in p.device_sources():
+    for path in p.styled_sources():
         if path.name == "boot.py" and path.parent == p.device:
             continue  # boot.py must not raise at all; its handlers are its own business
         tree = p.parse(path)
@@ -598,30 +639,115 @@ def check_names(p):
                   "delete one of them (device/ holds sources; .mpy files belong in build/)")
 
 
+APP_SETTINGS = "app-settings.json"  # the app's own settings, declared by the user (docs/configuration.md)
+APP_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+APP_FIELDS = ("type", "default", "required", "min", "max", "choices", "secret", "help")
+
+
+def app_settings(root, runtime=()):
+    """The settings the app declares in app-settings.json, checked: ({name: declaration}, problems).
+
+    `runtime` holds the names of the runtime's settings (config.example.json), which an app setting
+    must not take. A missing file declares nothing. Each problem is one line naming the setting."""
+    path = Path(root) / APP_SETTINGS
+    text = read_text(path)
+    if text is None:
+        return {}, []
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        return {}, [f"{APP_SETTINGS} is not valid JSON ({e}): fix its syntax"]
+    if not isinstance(data, dict):
+        return {}, [APP_SETTINGS + ' must hold one JSON object: "name": {"type": ..., "default": ...} per setting']
+    found, problems = {}, []
+    for name, spec in data.items():
+        problem = _app_setting_problem(name, spec, runtime)
+        if problem:
+            problems.append(f"{APP_SETTINGS}: {name}: {problem}")
+        else:
+            found[name] = spec
+    return found, problems
+
+
+def _app_setting_problem(name, spec, runtime):
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        return "a setting's name takes letters, digits and underscores"
+    if name in runtime:
+        return "the runtime has a setting of this name (config.example.json): give yours another name"
+    if not isinstance(spec, dict):
+        return 'declare it as {"type": "str", "default": ""} (type: str, int, float or bool)'
+    extra = sorted(set(spec) - set(APP_FIELDS))
+    if extra:
+        return f"unknown field {extra[0]!r}: use {', '.join(APP_FIELDS)}"
+    kinds = APP_TYPES.get(spec.get("type"))
+    if kinds is None:
+        return f"type {spec.get('type')!r}: use one of str, int, float, bool"
+
+    def typed(value):
+        return isinstance(value, kinds) and (bool not in kinds) == (type(value) is not bool)
+
+    if "default" not in spec or not typed(spec["default"]):
+        return f"default {spec.get('default')!r} is not of type {spec['type']}: give a default of the setting's type"
+    for field in ("required", "secret"):
+        if not isinstance(spec.get(field, False), bool):
+            return f"{field} is true or false"
+        if spec.get(field) and spec["type"] != "str":
+            return f"{field} is for str settings only"
+    if spec.get("secret") and spec["default"]:
+        return 'a secret\'s default stays "": its value belongs in config.json, which git ignores'
+    if not isinstance(spec.get("help", ""), str):
+        return "help is a text"
+    for field in ("min", "max"):
+        if field in spec and (spec["type"] not in ("int", "float") or not typed(spec[field])):
+            return f"{field} is for int and float settings, a number of the setting's type"
+    lo, hi = spec.get("min"), spec.get("max")
+    if lo is not None and hi is not None and lo > hi:
+        return f"min {lo} is over max {hi}"
+    if (lo is not None and spec["default"] < lo) or (hi is not None and spec["default"] > hi):
+        return f"default {spec['default']} is outside min..max"
+    if "choices" in spec:
+        words = spec["choices"]
+        if not isinstance(words, list) or not words or not all(typed(w) for w in words):
+            return f"choices is a list of {spec['type']} values"
+        if spec["default"] not in words:
+            return f"default {spec['default']!r} is not one of the choices"
+    return None
+
+
 def _config_keys_read(p):
+    # {key: (path, line, how)} of the keys device code reads from the config: conf["k"] and
+    # conf.get("k") (how: "[]" or "get"), where conf is a name or attribute called conf, config or
+    # cfg, or a name bound to one (`settings = ctx.config`). conf.get("k", default) names its own default.
     keys = {}
-    for path in p.device_sources():
+    for path in p.styled_sources():
         tree = p.parse(path)
         if tree is None:
             continue
+        aliases = set()
+        for _ in range(3):  # an alias of an alias
+            for node in ast.walk(tree):
+                value = getattr(node, "value", None)
+                if isinstance(node, (ast.Assign, ast.AnnAssign)) and value and _names_config(value, aliases):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                    aliases.update(t.id for t in targets if isinstance(t, ast.Name))
         for node in ast.walk(tree):
-            key = None
-            if isinstance(node, ast.Subscript) and _names_config(node.value):
+            key = how = None
+            if isinstance(node, ast.Subscript) and _names_config(node.value, aliases):
                 s = node.slice
-                if isinstance(s, ast.Constant) and isinstance(s.value, str):
-                    key = s.value
+                if isinstance(s, ast.Constant) and isinstance(s.value, str) and not isinstance(node.ctx, ast.Store):
+                    key, how = s.value, "[]"
             elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
-                  and _names_config(node.func.value) and node.args and isinstance(node.args[0], ast.Constant)
-                  and isinstance(node.args[0].value, str)):
-                key = node.args[0].value
-            if key is not None and not (isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)):
-                keys.setdefault(key, (path, node.lineno))
+                  and _names_config(node.func.value, aliases) and len(node.args) == 1 and not node.keywords
+                  and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                key, how = node.args[0].value, "get"
+            if key is not None:
+                keys.setdefault(key, (path, node.lineno, how))
     return keys
 
 
-def _names_config(node):
+def _names_config(node, aliases=()):
     if isinstance(node, ast.Name):
-        return node.id in CONFIG_READ_NAMES
+        return node.id in CONFIG_READ_NAMES or node.id in aliases
     return isinstance(node, ast.Attribute) and node.attr in CONFIG_READ_NAMES
 
 
@@ -642,11 +768,21 @@ def check_config(p):
         p.add(ERROR, "config", "config.example.json", 1, "not a JSON object",
               "the firmware expects one setting per key", 'write it as {"key": value, ...}')
         return
-    for key, (path, line) in sorted(_config_keys_read(p).items()):
-        if key not in data:
-            p.add(ERROR, "config-key", path, line, f"reads config key {key!r}, absent from config.example.json",
-                  "a board whose config.json lacks it would fail with KeyError instead of using a default",
-                  f'add "{key}": <default> to config.example.json')
+    app, problems = app_settings(p.root, data)
+    for problem in problems:
+        name = problem.split(": ")[1] if problem.count(": ") > 1 else ""
+        p.add(ERROR, "app-setting", APP_SETTINGS, _line_of(p.root / APP_SETTINGS, f'"{name}"') if name else 0,
+              problem.removeprefix(APP_SETTINGS + ": "),
+              "the build merges these settings with the runtime's and the board validates config.json by them",
+              "fix the declaration (docs/configuration.md: Settings of your app)")
+    for key, (path, line, how) in sorted(_config_keys_read(p).items()):
+        if key not in data and key not in app:
+            why = ("a board whose config.json lacks it would fail with KeyError instead of using a default"
+                   if how == "[]" else "a board whose config.json lacks it gets None instead of a default")
+            p.add(ERROR, "config-key", path, line,
+                  f"reads config key {key!r}, declared neither in {APP_SETTINGS} nor in config.example.json", why,
+                  f'declare it in {APP_SETTINGS} ("{key}": ' + '{"type": ..., "default": ...}), '
+                  f'or read it with .get("{key}", default)')
     for key, value in sorted(data.items()):
         if secret_name(key) and isinstance(value, str) and secret_value(value):
             p.add(ERROR, "secret", "config.example.json", _line_of(example, key),

@@ -309,6 +309,16 @@ HOSTILE = {
     "default argument": ("device/app.py", 'def join(ssid, password="hunter2"):\n    pass\n', "secret", "hunter2"),
     "keyword-only default": ("device/app.py", 'def join(*, psk="hunter2"):\n    pass\n', "secret", "hunter2"),
     "attribute": ("device/app.py", 'def setup(ctx):\n    ctx.auth_token = "ghp_8f0a2b"\n', "secret", "ghp_8f0a2b"),
+    # Config keys read through an alias, or with get() and no default.
+    "config alias": ("device/app.py", 'def setup(ctx):\n    settings = ctx.config\n    return settings["alarm_celsius"]\n',
+                     "config-key", "alarm_celsius"),
+    "config alias of an alias": ("device/app.py", ('def setup(ctx):\n    conf2 = ctx.config\n    s: dict = conf2\n'
+                                                   '    return s["alarm_celsius"]\n'), "config-key", "alarm_celsius"),
+    "config get without default": ("device/app.py", 'def setup(ctx):\n    return ctx.config.get("alarm_celsius")\n',
+                                   "config-key", "alarm_celsius"),
+    # The app's settings must not take a runtime setting's name.
+    "app setting clashes": ("app-settings.json", '{\n  "log_level": {"type": "str", "default": "x"}\n}\n',
+                            "app-setting", '"log_level"'),
     "config written": ("device/app.py", 'def setup(ctx):\n    ctx.config["wifi_password"] = "hunter2"\n',
                        "secret", "hunter2"),
     "tuple assignment": ("device/app.py", 'SSID, PASSWORD = "home", "hunter2"\n', "secret", "hunter2"),
@@ -441,7 +451,9 @@ def plant(project, case):
         write(project, extra, extra_text)
     if rel.startswith("device/lib/helper") and case not in EXTRA:
         write(project, "device/boot.py", "import helper\n")
-    if rel == "config.example.json":
+    if rel == "app-settings.json":  # the rendered one is {}: replaced, not appended to
+        (project / rel).write_text(text)
+    elif rel == "config.example.json":
         example = project / rel
         example.write_text(example.read_text().replace('"wifi_password": ""', '"wifi_password": "hunter2"'))
     else:
@@ -512,6 +524,9 @@ HARMLESS = {
                                                                  "        time.sleep(1)\n"), "boot-loop"),
     "loop in a module boot does not import": ("device/lib/worker.py", "while True:\n    pass\n", "boot-loop"),
     "folder of data": ("device/www/index.html", "<p>hi</p>\n", "package-twin"),
+    "config get with a default": ("device/app.py", ('def setup(ctx):\n    settings = ctx.config\n'
+                                                    '    return ctx.config.get("alarm_celsius", 21), '
+                                                    'settings.get("alarm_celsius", default=21)\n'), "config-key"),
 }
 
 
@@ -534,3 +549,19 @@ def test_check_is_linear_in_the_length_of_a_line(project):
         out = subprocess.run([sys.executable, "-m", "tools", "check"], cwd=project, capture_output=True, text=True,
                              timeout=30)
         assert out.returncode == 1 and "device/lib/name.py:2: error [secret]" in out.stderr, out.stderr
+
+
+def test_a_declared_app_setting_is_a_known_key(project):
+    write(project, "device/app.py", 'def setup(ctx):\n    settings = ctx.config\n    return settings["alarm_celsius"]\n')
+    assert only(scan(project), "config-key")
+    (project / "app-settings.json").write_text('{"alarm_celsius": {"type": "int", "default": 21}}\n')
+    assert [f.text() for f in scan(project) if f.code in ("config-key", "app-setting")] == []
+
+
+def test_code_the_user_leaves_out_in_tools_toml_is_not_held_to_the_style_rules(project):
+    ugly = "def f(config):\n    try:\n        return config['nothing_declared']\n    except:\n        pass\n"
+    write(project, "device/lib/thirdparty/ugly.py", ugly)
+    assert {f.code for f in scan(project)} == {"config-key", "except-all"}
+    tools_toml = project / "tools.toml"
+    tools_toml.write_text(tools_toml.read_text().replace('# "device/lib/thirdparty",', '"device/lib/thirdparty",'))
+    assert [f.text() for f in scan(project)] == []

@@ -355,6 +355,41 @@ def test_check_update_reports_a_newer_release(template_repo, tmp_path):
     assert check_update() == {"update_available": True, "current_version": newest, "latest_version": following}
 
 
+USER_SETTINGS = '{\n  "mqtt_server": {"type": "str", "default": "", "required": true, "help": "the broker"},\n' \
+                '  "mqtt_port": {"type": "int", "default": 1883, "min": 1, "max": 65535}\n}\n'
+USER_TOOLS = '# ours\nextend-exclude = ["device/lib/thirdparty"]\n'
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_update_keeps_the_apps_settings_and_brings_the_runtimes(template_repo, tmp_path, version):
+    """The app's settings live in the user's app-settings.json: an update from a release that had no
+    such file leaves it as it is, config.example.json (the template's) takes the template's new keys
+    without a conflict, and the build then merges both."""
+    project = copy(template_repo.path, f"v{version}", USER_ANSWERS, tmp_path / "garden")
+    (project / "app-settings.json").write_text(USER_SETTINGS)
+    config = '{"wifi_ssid": "allotment", "mqtt_server": "broker.local", "mqtt_port": 8883}\n'
+    (project / "config.json").write_text(config)
+    commit_all(project, "garden probe: the broker's settings")
+
+    update_to_head(project)
+
+    assert not conflict_markers(project) and not list(project.rglob("*.rej"))
+    assert not git("diff", "--name-only", "--diff-filter=U", cwd=project).stdout.split()
+    assert (project / "app-settings.json").read_text() == USER_SETTINGS
+    assert (project / "config.json").read_text() == config
+    fresh = fresh_copy_like(project, template_repo.path, tmp_path / "fresh")
+    assert (project / "config.example.json").read_bytes() == (fresh / "config.example.json").read_bytes()
+    code = ("import json, sys\nfrom tools import build, config_cmd\nsrc = build.target_source(build.PROJECT['boards'][0])\n"
+            "facts = {}\nexec(src, facts)\nprint(json.dumps([facts['DEFAULTS'], list(facts['REQUIRED']), "
+            "config_cmd.problem(open('config.json', 'rb').read())]))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    defaults, required, problem = json.loads(out.stdout)
+    runtime = json.loads((project / "config.example.json").read_text())
+    assert defaults == dict(runtime, mqtt_server="", mqtt_port=1883) and "mqtt_server" in required
+    assert problem is None
+
+
 def test_template_changes_never_reach_user_owned_files(template_repo, tmp_path):
     """A later release that rewrites the example app.py must not touch the user's app.py, while
     its change to a template-owned file arrives. The release is simulated in a throwaway clone."""
@@ -363,8 +398,12 @@ def test_template_changes_never_reach_user_owned_files(template_repo, tmp_path):
     project = copy(repo, "HEAD", USER_ANSWERS, tmp_path / "project")
     (project / "device/app.py").write_text(USER_APP)
     (project / "device/drivers/soil.py").write_text(USER_DRIVER)
+    (project / "app-settings.json").write_text(USER_SETTINGS)
+    (project / "tools.toml").write_text(USER_TOOLS)
     commit_all(project, "our app")
 
+    for name in ("app-settings.json", "tools.toml"):  # the next release renders other first versions
+        (repo / "template" / name).write_text((repo / "template" / name).read_text() + "\n")
     app, main = repo / "template/device/app.py", repo / "template/device/main.py"
     app.write_text(app.read_text().replace("def loop(ctx):", "def loop(ctx):\n    ctx.led.toggle()", 1)
                    + "\n\ndef teardown(ctx):\n    pass\n")
@@ -374,6 +413,8 @@ def test_template_changes_never_reach_user_owned_files(template_repo, tmp_path):
     update_to_head(project)
     assert (project / "device/app.py").read_text() == USER_APP
     assert (project / "device/drivers/soil.py").read_text() == USER_DRIVER
+    assert (project / "app-settings.json").read_text() == USER_SETTINGS
+    assert (project / "tools.toml").read_text() == USER_TOOLS
     assert (project / "device/main.py").read_text().endswith("# next release\n")
     assert not conflict_markers(project) and not list(project.rglob("*.rej"))
 

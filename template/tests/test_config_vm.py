@@ -85,12 +85,12 @@ CASES = [
     ("interval-float", obj(b'"loop_interval_ms": 1.0'), False),
     ("interval-bool", obj(b'"loop_interval_ms": true'), False),
     ("interval-zero", obj(b'"loop_interval_ms": 0'), False),
-    ("retry-max", obj(b'"wifi_retry_ms": 536870911'), True),
-    ("retry-over-max", obj(b'"wifi_retry_ms": 536870912'), False),
-    ("retry-1e20-int", obj(b'"wifi_retry_ms": 100000000000000000000'), False),
-    ("retry-1e20-float", obj(b'"wifi_retry_ms": 1e20'), False),
-    ("timeout-1e20", obj(b'"wifi_timeout_ms": 100000000000000000000'), False),
-    ("timeout-negative", obj(b'"wifi_timeout_ms": -1'), False),
+    # watchdog_ms: a *_ms setting of every project (the wifi_* ones exist only with Wi-Fi).
+    ("watchdog-max", obj(b'"watchdog_ms": 536870911'), True),
+    ("watchdog-over-max", obj(b'"watchdog_ms": 536870912'), False),
+    ("watchdog-1e20-int", obj(b'"watchdog_ms": 100000000000000000000'), False),
+    ("watchdog-1e20-float", obj(b'"watchdog_ms": 1e20'), False),
+    ("watchdog-negative", obj(b'"watchdog_ms": -1'), False),
     ("failures-1000", obj(b'"max_failures": 1000'), True),
     ("failures-1001", obj(b'"max_failures": 1001'), False),
     ("failures-zero", obj(b'"max_failures": 0'), False),
@@ -166,8 +166,8 @@ def test_host_and_board_give_the_same_verdict(board_verdicts, tmp_path, monkeypa
 
 
 def test_numbers_out_of_range_name_the_key_and_the_range():
-    problem = config_cmd.problem(obj(b'"wifi_retry_ms": 100000000000000000000'))
-    assert problem == "config.json: wifi_retry_ms should be int from 1 to 536870911, not 100000000000000000000"
+    problem = config_cmd.problem(obj(b'"watchdog_ms": 100000000000000000000'))
+    assert problem == "config.json: watchdog_ms should be int from 1 to 536870911, not 100000000000000000000"
     assert "max_failures should be int from 1 to 1000, not 0" in config_cmd.problem(obj(b'"max_failures": 0'))
 
 

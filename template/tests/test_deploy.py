@@ -22,6 +22,9 @@ from tools import deploy  # noqa: E402
 from tools.project import BOARDS, FACTS, PROJECT, Failure  # noqa: E402
 
 LOGS = PROJECT["log_file"]
+# Only a board with Wi-Fi needs a setting on its first start (the network): one without starts the app.
+WIFI = PROJECT["wifi"] and FACTS[BOARDS[0]]["wifi"]
+FIRST_START = "setup mode" if WIFI else "app: tick"
 
 
 def tool(project, *args, timeout=60):
@@ -151,10 +154,11 @@ def test_deploy_refuses_a_project_whose_check_fails(board, project, tmp_path):
 
 def test_deploy_syncs_only_what_changed(board, project):
     flash = board.flash
-    # The first deploy puts the whole build on the blank flash; the firmware starts (setup mode).
-    rc, console, err = follow_until(project, board.port, "setup mode", "deploy")
+    # The first deploy puts the whole build on the blank flash; the firmware starts (setup mode
+    # on a Wi-Fi board: the network is not known yet; else straight into the app).
+    rc, console, err = follow_until(project, board.port, FIRST_START, "deploy")
     assert rc == 0, err
-    assert "setup mode" in console
+    assert FIRST_START in console
     built = build_files(project)
     assert all((flash / p).read_bytes() == data for p, data in built.items())
     assert json.loads((flash / ".deployed").read_text()) == sorted(built)
@@ -279,13 +283,13 @@ def test_logs_show_any_bytes_and_always_restart_the_firmware(board, project, mon
 
 def test_config_push_refuses_an_invalid_file(board, project):
     config = project / "config.json"
-    config.write_text('{"wifi_ssid": 5}')
+    config.write_text('{"loop_interval_ms": "fast"}')
     try:
         on_board = board.flash / "config.json"
         before, connections = on_board.read_bytes() if on_board.exists() else None, board.connections()
         out = tool(project, "config", "--push", "--port", board.port)
         assert out.returncode == 1
-        assert "wifi_ssid should be str" in out.stderr
+        assert "loop_interval_ms should be int" in out.stderr
         assert (on_board.read_bytes() if on_board.exists() else None) == before
         assert board.connections() == connections  # refused before the port was opened
     finally:
@@ -295,8 +299,8 @@ def test_config_push_refuses_an_invalid_file(board, project):
 @pytest.mark.parametrize("content, words", [
     ('{"wifi_ssid": "home", "ratio": NaN}', "not valid JSON (at byte 31)"),  # CPython's json alone takes NaN
     ('\ufeff{"wifi_ssid": "home"}', "byte order mark"),
-    ('{"wifi_ssid": "home", "wifi_retry_ms": 100000000000000000000}',
-     "wifi_retry_ms should be int from 1 to 536870911"),
+    ('{"wifi_ssid": "home", "watchdog_ms": 100000000000000000000}',
+     "watchdog_ms should be int from 1 to 536870911"),
 ])
 def test_deploy_never_sends_a_config_the_board_would_refuse(board, project, content, words):
     config = project / "config.json"
@@ -417,21 +421,28 @@ def test_config_prompts_validate_and_never_echo_secrets(monkeypatch, tmp_path):
     from tools import config_cmd
 
     monkeypatch.setattr(config_cmd, "CONFIG", tmp_path / "config.json")
-    answers = iter(["home", "fast", "99999999999", "20"] + [""] * 20)
+    answers = {"wifi_ssid": ["home"], "mem_report_ticks": ["fast", "99999999999", "20"]}
     said = []
     asked_secret = []
+
+    def ask(prompt):  # "key [value]: " or "key (required) [value]: "
+        left = answers.get(prompt.split(" ")[0])
+        return left.pop(0) if left else ""
 
     def ask_secret(prompt):
         asked_secret.append(prompt)
         return "s3cret"
 
-    config_cmd.make(ask=lambda prompt: next(answers), ask_secret=ask_secret, say=said.append)
+    config_cmd.make(ask=ask, ask_secret=ask_secret, say=said.append)
     conf = json.loads((tmp_path / "config.json").read_text())
-    assert conf["wifi_ssid"] == "home" and conf["wifi_password"] == "s3cret"
-    assert asked_secret == ["wifi_password [empty]: "]
-    assert any("wifi_timeout_ms: a whole number is needed" in s for s in said)
-    assert "wifi_timeout_ms should be int from 1 to 536870911, not 99999999999; try again" in said
-    assert conf["wifi_timeout_ms"] == 20
+    if PROJECT["wifi"]:
+        assert conf["wifi_ssid"] == "home" and conf["wifi_password"] == "s3cret"
+        assert asked_secret == ["wifi_password [empty]: "]
+    else:
+        assert "wifi_ssid" not in conf and asked_secret == []
+    assert any("mem_report_ticks: a whole number is needed" in s for s in said)
+    assert "mem_report_ticks should be int from 0 to 536870911, not 99999999999; try again" in said
+    assert conf["mem_report_ticks"] == 20
     assert "s3cret" not in "".join(said)
     assert (tmp_path / "config.json").stat().st_mode & 0o077 == 0
 

@@ -41,7 +41,9 @@ def logged(flash):
     return "".join(p.read_text() for p in sorted(flash.glob("log.txt*")))
 
 
+@needs_wifi
 def test_no_config_is_setup_mode_without_wifi_or_app(tmp_path):
+    # The network is a required setting: without it there is nothing to start.
     out = sim(tmp_path, "--ticks", "8")
     assert out.returncode == 0, out.stderr
     assert "setup mode: no config.json" in out.stdout
@@ -52,11 +54,20 @@ def test_no_config_is_setup_mode_without_wifi_or_app(tmp_path):
         assert "setup mode: no config.json" in logged(tmp_path)
 
 
+@pytest.mark.skipif(WIFI, reason=f"the {BOARD} of this project needs its Wi-Fi network set first")
+def test_without_wifi_no_config_starts_the_app_on_its_defaults(tmp_path):
+    # Setup mode is for a missing required value: with every setting defaulted, a new board runs.
+    out = sim(tmp_path, "--ticks", "12")
+    assert out.returncode == 0, out.stderr
+    assert "setup mode" not in out.stdout and "app: tick 10" in out.stdout
+    assert not (tmp_path / "config.json").exists()  # the defaults live in the build, not on the flash
+
+
 @pytest.mark.parametrize("raw, words", [
     ('{"wifi_ssid": "home", "loop_in', "not valid JSON"),
     ("", "not valid JSON"),
     ('{"wifi_ssid": "home", "loop_interval_ms": "fast"}', "loop_interval_ms should be int"),
-    ('{"wifi_ssid": "home", "wifi_on_fail": "panic"}', "wifi_on_fail should be one of offline, retry, sleep"),
+    ('{"wifi_ssid": "home", "log_level": "LOUD"}', "log_level should be one of DEBUG, INFO, WARNING, ERROR"),
     ("[1, 2]", "JSON object"),
 ])
 def test_corrupt_config_is_setup_mode_and_kept_aside(tmp_path, raw, words):
@@ -87,8 +98,10 @@ def test_interrupted_save_tmp_is_promoted_or_discarded(tmp_path, valid):
     if valid:
         assert json.loads((tmp_path / "config.json").read_text()) == tmp
         assert "setup mode" not in out.stdout
-    else:
+    elif WIFI:
         assert "setup mode: no config.json" in out.stdout
+    else:  # nothing required: the defaults
+        assert "setup mode" not in out.stdout and not (tmp_path / "config.json").exists()
 
 
 @needs_wifi

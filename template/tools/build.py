@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from . import deps
+from . import checks, deps
 from .project import BOARDS, BUILD, DEVICE, FACTS, PROJECT, ROOT, Failure, mpy_cross
 
 # Only files literally named boot.py and main.py run at boot, so they stay .py.
@@ -34,20 +34,51 @@ def checked_build(board, as_py=False):
     return build(board, as_py)
 
 
+def settings():
+    """(defaults, required, ranges, choices, secrets): the runtime's settings (config.example.json,
+    the template's) merged with the app's (app-settings.json, yours), as the firmware validates them."""
+    try:
+        defaults = json.loads((ROOT / "config.example.json").read_text())
+    except (OSError, ValueError) as e:
+        raise Failure(f"config.example.json cannot be read ({e}): restore it from git") from None
+    app, problems = checks.app_settings(ROOT, defaults)
+    if problems:
+        raise Failure(problems[0])
+    required = [k for k in ("wifi_ssid",) if k in defaults]
+    ranges, choices, secrets = {}, {}, [k for k in ("wifi_password",) if k in defaults]
+    for name, spec in app.items():
+        defaults[name] = spec["default"]
+        if spec.get("required"):
+            required.append(name)
+        if spec.get("secret"):
+            secrets.append(name)
+        if "min" in spec or "max" in spec:
+            ranges[name] = (spec.get("min", -1e300), spec.get("max", 1e300))
+        if "choices" in spec:
+            choices[name] = tuple(spec["choices"])
+    return defaults, tuple(required), ranges, choices, tuple(secrets)
+
+
+def has_wifi(board):
+    return bool(PROJECT["wifi"] and FACTS[board]["wifi"])  # a board without a radio has no `network` module
+
+
 def target_source(board):
-    """runtime/target: this build's board facts and config defaults, read by the firmware."""
+    """runtime/target: this build's board facts and config rules, read by the firmware."""
     facts = FACTS[board]
-    wifi = PROJECT["wifi"] and facts["wifi"]  # a board without a radio has no `network` module
-    defaults = json.loads((ROOT / "config.example.json").read_text())
+    wifi = has_wifi(board)
+    defaults, required, ranges, choices, secrets = settings()
+    if not wifi:  # no Wi-Fi in this build: nothing asks for the network's name
+        required = tuple(k for k in required if k != "wifi_ssid")
     values = {
         "PROJECT": PROJECT["project"], "BOARD": board, "LABEL": facts["label"], "LED": facts["led"],
         "LED_ACTIVE_LOW": facts["led_active_low"], "BUTTON": facts["button"], "WDT_MAX_MS": facts["wdt_max_ms"],
         "WIFI": wifi, "COUNTRY": PROJECT["country"], "WATCHDOG": PROJECT["watchdog"],
         "LOG_LEVEL": PROJECT["log_level"], "LOG_FILE": PROJECT["log_file"],
         "LOG_MAX_BYTES": PROJECT["log_max_bytes"], "LOG_BACKUPS": PROJECT["log_backups"],
-        "DEFAULTS": defaults, "REQUIRED": ("wifi_ssid",) if wifi else (),
+        "DEFAULTS": defaults, "REQUIRED": required, "RANGES": ranges, "CHOICES": choices, "SECRETS": secrets,
     }
-    lines = ["# Written by `python -m tools build`: this build's board facts and config defaults."]
+    lines = ["# Written by `python -m tools build`: this build's board facts and config rules."]
     lines += [f"{k} = {v!r}" for k, v in values.items()]
     return "\n".join(lines) + "\n"
 
@@ -65,9 +96,12 @@ def boot_source(board):
 def sources(board):
     """(source, path on the board) for every device file this board's build holds."""
     port = FACTS[board]["port"]
+    skip = () if has_wifi(board) else checks.WIFI_MODULES  # the setup page and Wi-Fi: radio boards only
     for src in sorted(DEVICE.rglob("*.py")):
         rel = src.relative_to(DEVICE)
         if rel.parts[0] == "drivers" and len(rel.parts) > 2 and rel.parts[1] not in (port, "linux"):
+            continue
+        if rel.as_posix() in skip:
             continue
         yield src, rel
     for src in deps.vendored_files():  # libraries (`python -m tools deps`) go to lib/, as mip puts them

@@ -1,11 +1,14 @@
-"""`python -m tools config`: config.json made from config.example.json, checked like the board does.
+"""`python -m tools config`: config.json made from config.example.json (the runtime's settings) and
+app-settings.json (your app's), checked like the board does.
 
-Every setting is asked with its current value (Enter keeps it); secrets are read with getpass,
-never echoed and never shown back. The result is validated by the firmware's own validator
-(device/lib/runtime/config.py, run here on the exact bytes, with the board's build facts and
-watchdog limit) before it is written, atomically, readable by you only.
-Only settings that differ from the defaults (and the required ones) are written, so new
-defaults from a template update still reach the board.
+Every setting is asked with its current value (Enter keeps it); a required one must not stay empty.
+Secrets (app settings marked "secret", and names such as wifi_password) are read with getpass,
+never echoed and never shown back. Every key of the existing config.json is kept: a value the
+board would refuse is asked again (Enter then stops, changing nothing), keys nobody declares stay.
+The result is validated by the firmware's own validator (device/lib/runtime/config.py, run here
+on the exact bytes, with the board's build facts and watchdog limit) before it is written,
+atomically, readable by you only. Written are the settings that differ from their defaults, the
+required ones and those the file had, so new defaults from a template update still reach the board.
 """
 import getpass
 import json
@@ -53,14 +56,21 @@ def _runtime_config():
 
 
 def defaults():
-    try:
-        return json.loads(EXAMPLE.read_text())
-    except (OSError, ValueError) as e:
-        raise Failure(f"config.example.json cannot be read ({e}): restore it from git") from None
+    return rules()[0]
+
+
+def rules():
+    """(defaults, required, ranges, choices, secrets) of the runtime's and the app's settings."""
+    from . import build
+
+    defaults, required, ranges, choices, secrets = build.settings()
+    if not PROJECT["wifi"]:
+        required = tuple(k for k in required if k != "wifi_ssid")
+    return defaults, required, ranges, choices, secrets
 
 
 def required():
-    return ("wifi_ssid",) if PROJECT["wifi"] else ()
+    return rules()[1]
 
 
 def target(board=None):
@@ -84,8 +94,8 @@ def problem(data, board=None):
         return f"config.json could not be checked ({e.__class__.__name__})"
 
 
-def is_secret(key):
-    return any(word in key.lower() for word in SECRET_WORDS)
+def is_secret(key, secrets=()):
+    return key in secrets or any(word in key.lower() for word in SECRET_WORDS)
 
 
 def parse(raw, default):
@@ -131,31 +141,42 @@ def make(ask=input, ask_secret=getpass.getpass, say=print, board=None):
 
     Nothing is written unless the board (`board`, default the primary) would accept the file;
     the old file is replaced only by renaming a complete new one over it."""
-    base, now = defaults(), current()
+    base, need, ranges, choices, secrets = rules()
+    now = current()
+    config = _runtime_config()
+
+    def refused(key, value):  # the board's own rules for one setting: type, range, choices, not empty
+        return config.check({key: value}, base, (key,) if key in need else (), None, ranges, choices, secrets)[1]
+
     say(f"{'Updating' if now else 'Making'} config.json (Enter keeps the value in brackets)")
     answers = {}
     for key, default in base.items():
         value = now.get(key, default)
-        secret = is_secret(key)
+        secret = is_secret(key, secrets)
+        wrong = refused(key, value)
+        if wrong and key in now:  # never dropped silently: asked again
+            say(f"{wrong.removeprefix('config.json: ')}: give a new value")
         while True:
             shown = ("set" if value else "empty") if secret else json.dumps(value)
-            raw = (ask_secret if secret else ask)(f"{key} [{shown}]: ").strip()
+            raw = (ask_secret if secret else ask)(f"{key}{' (required)' * (key in need)} [{shown}]: ").strip()
             if not raw:
+                if wrong:  # Enter cannot keep what the board refuses: stop, the file as it was
+                    raise Failure(f"{wrong}: give {key} a value, or fix config.json; it was not changed")
                 break
             try:
                 answer = parse(raw, default)
             except ValueError as e:
                 say(f"{key}: {e}; try again")
                 continue
-            bad = _runtime_config().check({key: answer}, base)[1]  # its type, range or choices, now
-            if bad:
-                say(f"{bad.removeprefix('config.json: ')}; try again")
+            wrong = refused(key, answer)
+            if wrong:
+                say(f"{wrong.removeprefix('config.json: ')}; try again")
                 continue
             value = answer
             break
         answers[key] = value
-    extra = {k: v for k, v in now.items() if k not in base}  # the user's own keys stay
-    conf = {k: v for k, v in answers.items() if v != base[k] or k in required()}
+    extra = {k: v for k, v in now.items() if k not in base}  # keys nobody declares stay as they are
+    conf = {k: v for k, v in answers.items() if v != base[k] or k in need or k in now}
     conf.update(extra)
     data = (json.dumps(conf, indent=2) + "\n").encode()
     bad = problem(data, board)

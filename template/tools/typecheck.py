@@ -8,14 +8,21 @@ So the stubs of that package and of micropython-stdlib-stubs are copied into `.t
 (ignored by git), which pyrightconfig.json names as the typeshed path and an import path: the
 command line, pre-commit, CI and the editor then all see MicroPython's `time.ticks_ms`,
 `sys.print_exception`, `machine`, `network` and `micropython.const`.
+
+Paths you leave out in tools.toml (`extend-exclude`, yours: third-party or generated code) are
+added to pyrightconfig.json's (the template's) `exclude` and `ignore` in a copy the checker runs
+with, .typecheck.json (ignored by git): it must sit in the project root, where the paths start.
 """
 import importlib.metadata
+import json
 import shutil
 import subprocess
 
-from .project import FACTS, PROJECT, ROOT, Failure, find
+from . import checks
+from .project import BOARDS, FACTS, PROJECT, ROOT, Failure, find
 
 TYPINGS = ROOT / ".typings"
+EFFECTIVE = ROOT / ".typecheck.json"
 STAMP = TYPINGS / "STUBS"
 STDLIB_STUBS = "micropython-stdlib-stubs"
 HELP = "type-check device/ against the MicroPython stubs in requirements-dev.txt"
@@ -73,6 +80,23 @@ def typecheck(board):
     the same stubs with their port-only modules (rp2, pyb, esp32 ...) left unresolved.
     """
     prepare(board)
-    out = subprocess.run([find("basedpyright"), "--project", str(ROOT / "pyrightconfig.json")], cwd=ROOT)
+    out = subprocess.run([find("basedpyright"), "--project", str(config_file())], cwd=ROOT)
     return out.returncode == 0
+
+
+def config_file():
+    """pyrightconfig.json, or its copy with the paths tools.toml leaves out."""
+    template = ROOT / "pyrightconfig.json"
+    mine = checks.user_exclusions(ROOT)
+    if not mine:
+        EFFECTIVE.unlink(missing_ok=True)
+        return template
+    try:
+        conf = json.loads(template.read_text())
+    except (OSError, ValueError) as e:
+        raise Failure(f"pyrightconfig.json cannot be read ({e}): restore it with `copier update`") from None
+    conf["exclude"] = conf.get("exclude", []) + mine
+    conf["ignore"] = conf.get("ignore", []) + mine  # no report either where device code imports them
+    EFFECTIVE.write_text(json.dumps(conf, indent=2) + "\n")
+    return EFFECTIVE
 

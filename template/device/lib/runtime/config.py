@@ -36,11 +36,14 @@ MAX_DEPTH = 10  # arrays and objects nested deeper are refused
 
 
 def rules(target):
-    # parse()'s arguments for a build's runtime/target.
-    return target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None
+    # parse()'s arguments after the data, for a build's runtime/target: the defaults (the
+    # runtime's and the app's), the keys that must not be empty, the watchdog's limit, the
+    # app's ranges and choices, the keys whose values are never shown.
+    return (target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None,
+            target.RANGES, target.CHOICES, target.SECRETS)
 
 
-def parse(data, defaults, required=(), watchdog_ms=None):
+def parse(data, *rules):
     # (config, problem) for the bytes of a config.json. The strict scan comes
     # first: MicroPython's json takes trailing commas and bad UTF-8, CPython's
     # takes NaN, and both must see only what both accept alike.
@@ -55,28 +58,37 @@ def parse(data, defaults, required=(), watchdog_ms=None):
         obj = json.loads(str(data, "utf-8"))
     except Exception:  # MemoryError on a small heap
         return None, "config.json could not be parsed in this heap"
-    return check(obj, defaults, required, watchdog_ms)
+    return check(obj, *rules)
 
 
-def check(data, defaults, required=(), watchdog_ms=None):
-    # Return (config, problem): the merged settings, or None and a one-line reason.
+def check(data, defaults, required=(), watchdog_ms=None, ranges=None, choices=None, secrets=()):
+    # Return (config, problem): the merged settings, or None and a one-line reason naming the key.
     # watchdog_ms: None without a watchdog, else the board's longest timeout (0: no limit).
+    # ranges, choices: the app's own (app-settings.json), beside the runtime's RANGES and CHOICES.
+    # A secret's value is never part of a problem.
     if not isinstance(data, dict):
         return None, "config.json must hold a JSON object {...}"
     conf = dict(defaults)
     for key, value in data.items():
         if key in defaults and defaults[key] is not None:  # a null default takes any value
-            if key in CHOICES and value not in CHOICES[key]:
-                return None, "config.json: %s should be one of %s, not %r" % (key, ", ".join(CHOICES[key]), value)
+            shown = "its value (a secret: not shown)" if key in secrets else repr(value)
+            words = (choices and choices.get(key)) or CHOICES.get(key)
+            if words and value not in words:
+                return None, "config.json: %s should be one of %s, not %s" % (
+                    key, ", ".join(str(w) for w in words), shown)
             want = type(defaults[key])
             ok = type(value) is want or (want is float and type(value) is int)
             want = want.__name__
             if want in ("int", "float"):
-                lo, hi = RANGES.get(key) or ((1, MS_MAX) if key.endswith("_ms") else (-1e300, 1e300))
+                lo, hi = (ranges and ranges.get(key)) or RANGES.get(key) or (
+                    (1, MS_MAX) if key.endswith("_ms") else (-1e300, 1e300))
                 ok = ok and lo <= value <= hi  # never inf or nan
-                want += " from %d to %d" % (lo, hi) if hi < 1e300 else ""
+                if hi < 1e300:
+                    want += " from %r to %r" % (lo, hi) if lo > -1e300 else " up to %r" % hi
+                elif lo > -1e300:
+                    want += " of at least %r" % lo
             if not ok:
-                return None, "config.json: %s should be %s, not %r" % (key, want, value)
+                return None, "config.json: %s should be %s, not %s" % (key, want, shown)
         conf[key] = value
     for key in required:
         if not conf.get(key):
@@ -91,10 +103,10 @@ def check(data, defaults, required=(), watchdog_ms=None):
     return conf, None
 
 
-def _read(path, defaults, required, watchdog_ms):
+def _read(path, rules):
     with open(path, "rb") as f:
         data = f.read(MAX_BYTES + 1)  # one byte more says "too big"
-    return parse(data, defaults, required, watchdog_ms)
+    return parse(data, *rules)
 
 
 def _remove(path):
@@ -104,23 +116,24 @@ def _remove(path):
         pass
 
 
-def load(defaults, required=(), watchdog_ms=None):
+def load(*rules):
     # Return (config, None) or (None, problem). Never raises: a bad file means setup mode.
+    # No config.json at all is fine while no setting is required: the defaults then.
     try:
-        return _load(defaults, required, watchdog_ms)
+        return _load(rules)
     except Exception as e:  # e.g. a read-only or failing flash
         return None, "config.json could not be read (%r)" % e
 
 
-def _load(defaults, required, watchdog_ms):
+def _load(rules):
     try:
-        conf, problem = _read(PATH, defaults, required, watchdog_ms)
+        conf, problem = _read(PATH, rules)
     except OSError:
         conf, problem = None, "no config.json"
     if conf is None:
         # An interrupted save may have left a good config.json.tmp.
         try:
-            conf, _ = _read(TMP, defaults, required, watchdog_ms)
+            conf, _ = _read(TMP, rules)
         except OSError:
             pass
         if conf is not None:
@@ -130,6 +143,8 @@ def _load(defaults, required, watchdog_ms):
             os.rename(TMP, PATH)
             return conf, None
         _remove(TMP)
+        if problem == "no config.json" and not rules[1]:  # nothing required: the defaults do
+            return dict(rules[0]), None
         if problem != "no config.json":
             _keep_aside()
             problem += " (kept as %s)" % BAD

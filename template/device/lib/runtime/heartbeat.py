@@ -147,11 +147,12 @@ def _run(log, hw, conf, reset_cause):
         from runtime.net import Wifi
 
         ctx.net = Wifi(conf, log)
-        if not ctx.net.connect(ctx.feed) and conf["wifi_on_fail"] == "sleep":
-            log.warning("wifi: deep sleep for %d ms, then a fresh boot", conf["wifi_retry_ms"])
+        sleep = ctx.net.start(ctx.feed)  # wifi_on_fail "sleep" after a failed connect: its ms, else 0
+        if sleep:
+            log.warning("wifi: deep sleep for %d ms, then a fresh boot", sleep)
             clear_crash_count()  # sleeping is not crashing
             log.flush()
-            machine.deepsleep(conf["wifi_retry_ms"])
+            machine.deepsleep(sleep)
     import app
 
     started = app.setup(ctx)

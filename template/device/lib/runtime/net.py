@@ -26,6 +26,12 @@ class Wifi:
         self._next = None  # ticks_ms of the next reconnect attempt (None: at once)
         self._since = None  # ticks_ms of the attempt in progress
 
+    def start(self, feed):
+        # Connect at boot. Returns the ms of deep sleep wifi_on_fail "sleep" asks for when that fails, else 0.
+        if self.connect(feed) or self.config["wifi_on_fail"] != "sleep":
+            return 0
+        return self.config["wifi_retry_ms"]
+
     def isconnected(self):
         return self.wlan.isconnected()
 

@@ -4,6 +4,8 @@
 # the setup page (runtime/setup_form.py); the form's answer is written to
 # config.json atomically (runtime/config.save) and the board restarts.
 #
+# Saving keeps the other settings (runtime/keep.py).
+#
 # One client at a time, one request per connection, read into one buffer
 # allocated once: request line and headers at most _HEAD_MAX bytes (431), form
 # _BODY_MAX (413), the whole request within _CLIENT_MS, so a slow or silent
@@ -19,7 +21,7 @@ import machine
 import network
 from micropython import const
 
-from runtime import config, target
+from runtime import config, keep, target
 from runtime import setup_form as page
 
 _HEAD_MAX = const(1536)  # request line and headers
@@ -36,6 +38,9 @@ class Portal:
         self.field = bytearray(page.PASSWORD_MAX)
         self.saved = False  # set once config.json is written
         self.nets = page.networks()
+        self.last = keep.last()
+        # A field per required app setting: (key, secret, set).
+        self.fields = [(k, k in target.SECRETS, bool(self.last.get(k))) for k in target.REQUIRED if k != "wifi_ssid"]
         uid = machine.unique_id()
         self.name = "%s-%02x%02x%02x" % (target.PROJECT[:24], uid[-3], uid[-2], uid[-1])
         if target.COUNTRY:
@@ -129,7 +134,7 @@ class Portal:
             if method != b"GET":
                 return 405, "GET"
             cl.settimeout(1)
-            page.form_page(cl, self.name, self.nets)
+            page.form_page(cl, self.name, self.nets, self.fields)
             return 200, None
         if path != b"/save":
             return 404, "Nothing here: the setup page is /."
@@ -145,28 +150,29 @@ class Portal:
             got = self._read(cl, got, end + length, deadline)
             if got < 0:
                 return 408, "The form did not arrive in time."
-        ssid, password, problem = page.parse_form(bytes(buf[end:end + length]), self.field)
-        if ssid is None or password is None:
-            return 400, problem or "Bad form."
-        return self.save(cl, ssid, password)
+        form, problem = page.parse_form(bytes(buf[end:end + length]), self.field, [f[0] for f in self.fields])
+        if problem:
+            return 400, problem
+        return self.save(cl, form)
 
-    def save(self, cl, ssid, password):
-        conf = dict(target.DEFAULTS)
-        conf["wifi_ssid"] = ssid
-        conf["wifi_password"] = password
-        # The board's own validator on the very bytes to be saved: what the page accepts, the next
-        # boot accepts too. (No detail on the page: the problem could quote the password.)
-        if config.parse(json.dumps(conf).encode(), *config.rules(target))[1]:
-            return 400, "These settings would not pass the board's check of config.json."
+    def save(self, cl, form):
+        rules = config.rules(target)
+        conf, dropped = keep.merge(self.last, form, rules)
+        # The board's check of these very bytes: the next boot accepts them.
+        problem = config.parse(json.dumps(conf).encode(), *rules)[1]
+        if problem:
+            return 400, problem
         try:
             config.save(conf)
         except OSError as e:  # most often a full flash; an older config.json stays as it was
             self.log.error("setup page: cannot write config.json (OSError %d)", e.errno)
             return 500, "Could not write config.json (OSError %d): is the flash full?" % e.errno
         self.saved = True
-        self.log.info("setup page: saved network %s", ssid)
+        self.log.info("setup page: saved network %s", conf["wifi_ssid"])
+        if dropped:
+            self.log.warning("setup page: left out %s (refused; kept in config.json.bad)", ", ".join(dropped))
         cl.settimeout(1)
-        page.saved_page(cl, self.name, ssid)
+        page.saved_page(cl, self.name, conf["wifi_ssid"], dropped)
         return 200, None
 
 

@@ -1,10 +1,8 @@
-# The setup page's HTML, its list of networks, and the parsing of requests and
-# of the form (used by runtime/provision.py).
+# The setup page's HTML, its networks, the parsing of requests and of the form.
 #
-# Everything shown is escaped; the form's values are percent-decoded into a
-# buffer allocated once, checked (length in bytes, UTF-8, no control characters)
-# and never echoed back, except the network name. A problem is named by field,
-# never by value: the password must not reach a page, a log or the console.
+# Everything shown is escaped; form values are decoded into one buffer, checked
+# (length, UTF-8, no control characters) and never echoed back but the network
+# name. A problem names the field, never the value (it may be a password).
 import network
 from micropython import const
 
@@ -62,8 +60,8 @@ def start(cl, status, allow=None):
     cl.write(_HEAD)
 
 
-def form_page(cl, name, nets):
-    # nets: network names, already escaped.
+def form_page(cl, name, nets, fields=()):
+    # nets: escaped names. fields: (key, secret, set) per required app setting.
     start(cl, 200)
     cl.write("<title>Wi-Fi setup</title><h1>Wi-Fi setup</h1><p>Connect <b>")
     cl.write(escape(name))
@@ -74,15 +72,20 @@ def form_page(cl, name, nets):
     for net in nets:
         cl.write("<option value=\"%s\">" % net)
     cl.write("</datalist><label for=password>Password</label>"
-             "<input id=password name=password type=password maxlength=64>"
-             "<button type=submit>Save and restart</button></form>")
+             "<input id=password name=password type=password maxlength=64>")
+    for key, secret, known in fields:  # no value is shown back: empty keeps it
+        cl.write("<label>%s<input name=%s maxlength=64%s%s></label>" % (key, key, " type=password" * secret,
+                 " placeholder='set: empty keeps it'" if known else " required"))
+    cl.write("<button type=submit>Save and restart</button></form>")
 
 
-def saved_page(cl, name, ssid):
+def saved_page(cl, name, ssid, dropped=()):
     start(cl, 200)
     cl.write("<title>Saved</title><h1>Saved</h1><p>The board restarts now and joins <b>")
     cl.write(escape(ssid))
     cl.write("</b>. Its network %s goes away: reconnect this phone to your usual network.</p>" % escape(name))
+    if dropped:
+        cl.write("<p>Refused, so left out (config.json.bad keeps them): %s</p>" % escape(", ".join(dropped)))
 
 
 def error_page(cl, status, text):
@@ -144,11 +147,9 @@ def _hex(c):
 
 
 def decode_field(raw, out, limit):
-    # One value of an application/x-www-form-urlencoded body: '+' is a space, %XX
-    # a byte. Decoded into `out`, at most `limit` bytes, strict UTF-8 without
-    # control characters (C0, DEL, C1 such as U+0085, and the line and paragraph
-    # separators U+2028/U+2029); ValueError otherwise. MicroPython's str() lets
-    # overlong forms and surrogates through, so utf8() checks every character.
+    # One form value ('+' a space, %XX a byte) into `out`, at most `limit` bytes,
+    # strict UTF-8 without control characters (C0, DEL, C1, U+2028/9), else
+    # ValueError. MicroPython's str() lets overlong forms and surrogates through.
     n = i = 0
     while i < len(raw):
         c = raw[i]
@@ -175,24 +176,27 @@ def decode_field(raw, out, limit):
     return str(b, "utf-8")
 
 
-def parse_form(body, out):
-    # (ssid, password, None), or (None, None, problem) for a bad form.
-    ssid = password = None
+def parse_form(body, out, names=()):
+    # ({key: text}, None) or (None, problem): ssid and password as wifi_*, and `names`.
+    form = {}
     for pair in body.split(b"&"):
         eq = pair.find(b"=")
         name, raw = (pair, b"") if eq < 0 else (pair[:eq], pair[eq + 1:])
+        key = "wifi_" + str(name, "utf-8") if name in (b"ssid", b"password") else None
+        for known in names:
+            if known.encode() == name:
+                key = known
+        if key is None or key in form:  # a field the page does not have, or a second one
+            continue
+        limit = SSID_MAX if name == b"ssid" else PASSWORD_MAX
         try:
-            if name == b"ssid":
-                ssid = decode_field(raw, out, SSID_MAX)
-            elif name == b"password":
-                password = decode_field(raw, out, PASSWORD_MAX)
+            form[key] = decode_field(raw, out, limit)
         except ValueError:
-            limit = SSID_MAX if name == b"ssid" else PASSWORD_MAX
-            return None, None, "%s: bad encoding, a control character, or over %d bytes" % (name.decode(), limit)
-    if ssid is None or password is None:
-        return None, None, "the form needs the fields ssid and password"
-    if not ssid.strip():
-        return None, None, "the network name is empty"
-    if 0 < len(password) < 8:
-        return None, None, "a Wi-Fi password has at least 8 characters (empty: an open network)"
-    return ssid, password, None
+            return None, "%s: bad encoding, a control character, or over %d bytes" % (str(name, "utf-8"), limit)
+    if "wifi_ssid" not in form or "wifi_password" not in form:
+        return None, "the form needs the fields ssid and password"
+    if not form["wifi_ssid"].strip():
+        return None, "the network name is empty"
+    if 0 < len(form["wifi_password"]) < 8:
+        return None, "a Wi-Fi password has at least 8 characters (empty: an open network)"
+    return form, None

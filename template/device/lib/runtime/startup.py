@@ -21,7 +21,7 @@ def run():
     log.level = log.level_of(conf["log_level"])
     for key in conf:
         if key not in target.DEFAULTS:
-            log.warning("config.json: unknown key %s (not in config.example.json)", key)
+            log.warning("config.json: unknown key %s (in neither config.example.json nor app-settings.json)", key)
     safety.app_starting()
     return log, hw, conf, cause
 

@@ -19,3 +19,6 @@ LOG_MAX_BYTES: int
 LOG_BACKUPS: int
 DEFAULTS: dict[str, Any]
 REQUIRED: tuple[str, ...]
+RANGES: dict[str, tuple[float, float]]
+CHOICES: dict[str, tuple[Any, ...]]
+SECRETS: tuple[str, ...]
