@@ -6,7 +6,6 @@ it in the MicroPython unix port at the board's modeled heap, the way `python -m 
 (but without sim's install step, which would repair the flash first).
 """
 import json
-import os
 import shutil
 import subprocess
 import sys

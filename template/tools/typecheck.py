@@ -19,7 +19,7 @@ import shutil
 import subprocess
 
 from . import checks
-from .project import BOARDS, FACTS, PROJECT, ROOT, Failure, find
+from .project import FACTS, PROJECT, ROOT, Failure, find
 
 TYPINGS = ROOT / ".typings"
 EFFECTIVE = ROOT / ".typecheck.json"
