@@ -1012,9 +1012,12 @@ def check_flash(p, sizes):
         facts = p.facts[board]
         port = facts["port"]
         total = 0
+        radio = p.wifi and facts.get("wifi")  # the build leaves the Wi-Fi modules out elsewhere
         for src, size in sizes.items():
             rel = src.relative_to(p.device).parts if p.device in src.parents else ("lib",)
             if rel[0] == "drivers" and len(rel) > 2 and rel[1] not in (port, "linux"):
+                continue
+            if not radio and "/".join(rel) in WIFI_MODULES:
                 continue
             total += src.stat().st_size if src.name in ("boot.py", "main.py") else size
         total += sum(f.stat().st_size for f in p.device_data() + p.vendored() if f.suffix not in (".py", ".pyi"))

@@ -1,16 +1,13 @@
 # Wi-Fi provisioning from a phone: setup mode's access point and web server.
 #
-# An open access point named <project>-<6 hex digits of the board's id> serves
-# the setup page (runtime/setup_form.py); the form's answer is written to
-# config.json atomically (runtime/config.save) and the board restarts.
-#
-# Saving keeps the other settings (runtime/keep.py).
+# An open access point <project>-<6 hex digits of the board's id> serves the
+# setup page (runtime/setup_form.py); the answer is saved to config.json
+# atomically, keeping the other settings (runtime/keep.py), and the board restarts.
 #
 # One client at a time, one request per connection, read into one buffer
-# allocated once: request line and headers at most _HEAD_MAX bytes (431), form
-# _BODY_MAX (413), the whole request within _CLIENT_MS, so a slow or silent
-# client cannot hold up the setup loop. Only GET / and POST /save exist: no
-# path reaches the filesystem. Imported in setup mode only.
+# allocated once: head at most _HEAD_MAX bytes (431), form _BODY_MAX (413), all
+# within _CLIENT_MS, so a slow client cannot hold up the setup loop. Only GET /
+# and POST /save exist: no path reaches the filesystem. Setup mode only.
 import gc
 import json
 import select
