@@ -88,12 +88,21 @@ class Board:
         self.quick_exits = 0  # interpreters in a row that exited at once, with no input
         self.had_input, self.said = False, b""  # of the running interpreter
         self.wdt = Watchdog()  # survives the soft resets (new interpreters), as the chip's does
+        self.booted = None  # (host time, watchdog's skipped seconds) at the last hard boot
         self.fired = False  # the watchdog ended the running interpreter
 
     def start(self, cause, boot_only, raw_repl=False):
         master, slave = os.openpty()
         _child_termios(slave)
         env = dict(self.env, MPSIM_RESET_CAUSE=cause, MPSIM_BOOT="boot" if boot_only else "all", **self.wdt.env())
+        # time.ticks_ms() counts on through a soft reset, as on a board (boot.py's safe-mode window
+        # is measured from the reset): the new interpreter starts where the old one's clock was.
+        base = int(self.env.get("MPSIM_TICKS_START") or 0)
+        if boot_only and self.booted is not None:
+            since = time.monotonic() - self.booted[0] + self.wdt.skipped - self.booted[1]
+            env["MPSIM_TICKS_START"] = str((base + int(since * 1000)) % (1 << 30))
+        else:
+            self.booted = (time.monotonic(), self.wdt.skipped)
         self.child = subprocess.Popen(self.command, cwd=self.cwd, env=env, stdin=slave, stdout=slave,
                                       stderr=slave, start_new_session=True, pass_fds=(self.wdt.w,),
                                       preexec_fn=functools.partial(_child_setup, os.getpid()))
