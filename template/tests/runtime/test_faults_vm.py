@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import like_a_terminal, require_micropython
+from conftest import TEST_APP, like_a_terminal, require_micropython
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
 BOARD = PROJECT["boards"][0]
 PORT = PROJECT["facts"][BOARD]["port"]
@@ -38,8 +38,8 @@ def flash_with(tmp_path, config=None, app=None, raw=None):
         (tmp_path / "config.json").write_text(raw)
     elif config is not None:
         (tmp_path / "config.json").write_text(json.dumps(config))
-    if app:  # a foo.py beside foo.mpy wins on MicroPython: this app replaces the built one
-        (tmp_path / "app.py").write_text(app)
+    # A foo.py beside foo.mpy wins on MicroPython: this app replaces the built one (yours).
+    (tmp_path / "app.py").write_text(app or TEST_APP)
     return tmp_path
 
 

@@ -5,9 +5,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_micropython
+from conftest import TEST_APP, require_micropython
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BOARDS = json.loads((ROOT / "tools" / "project.json").read_text())["boards"]
 
 require_micropython()
@@ -30,6 +30,7 @@ def test_no_config_means_setup_mode(tmp_path, board):
 @pytest.mark.parametrize("board", BOARDS)
 def test_normal_mode_runs_the_heartbeat(tmp_path, board):
     (tmp_path / "config.json").write_text(json.dumps({"wifi_ssid": "home", "wifi_password": "pw"}))
+    (tmp_path / "app.py").write_text(TEST_APP)  # beside app.mpy it wins: the runtime's test app, not yours
     out = sim(tmp_path, "--ticks", "20", board=board)
     assert out.returncode == 0, out.stderr
     assert "app: hello" in out.stdout and "app: tick 10" in out.stdout
