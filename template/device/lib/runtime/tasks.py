@@ -8,10 +8,9 @@
 # completes, so a task that blocks the loop (a sleep without await) resets
 # the board. An exception in any task is logged and counted like a failing
 # app.loop; Ctrl-C still stops everything and reaches the REPL.
+import asyncio
 import gc
 import time
-
-import asyncio
 
 
 def run(ctx, started, loop, interval):
