@@ -110,7 +110,7 @@ class HostLog:
         self.lines = []
 
     def _add(self, level, msg, args):
-        self.lines.append("%s %s" % (level, msg % args if args else msg))
+        self.lines.append(f"{level} {msg % args if args else msg}")  # the app's % format, as on the board
 
     def debug(self, msg, *args):
         self._add("DEBUG", msg, args)
@@ -125,7 +125,7 @@ class HostLog:
         self._add("ERROR", msg, args)
 
     def exception(self, msg, exc):
-        self._add("ERROR", "%s: %r" % (msg, exc), ())
+        self._add("ERROR", f"{msg}: {exc!r}", ())
 
 
 class HostContext:

@@ -7,6 +7,7 @@ Two ways to test, both shown below on the example app:
 - on CPython: load_app() imports device/app.py, and HostContext stands in for ctx. Fast, for
   logic that touches no hardware (keep such logic in modules of your own).
 """
+
 from conftest import PROJECT, HostContext, load_app
 
 
@@ -37,5 +38,4 @@ def test_loop_logs_every_tenth_tick_on_the_host():
     app.setup(ctx)
     for ctx.tick in range(21):
         app.loop(ctx)
-    assert ctx.log.lines == ["INFO app: hello from host", "INFO app: tick 0", "INFO app: tick 10",
-                             "INFO app: tick 20"]
+    assert ctx.log.lines == ["INFO app: hello from host", "INFO app: tick 0", "INFO app: tick 10", "INFO app: tick 20"]
