@@ -363,16 +363,21 @@ def test_template_changes_never_reach_user_owned_files(template_repo, tmp_path):
     project = copy(repo, "HEAD", USER_ANSWERS, tmp_path / "project")
     (project / "device/app.py").write_text(USER_APP)
     (project / "device/drivers/soil.py").write_text(USER_DRIVER)
+    ours = "def test_soil(firmware):\n    assert firmware(ticks=3).rc == 0\n"
+    (project / "tests/app/test_app.py").write_text(ours)
     commit_all(project, "our app")
 
     app, main = repo / "template/device/app.py", repo / "template/device/main.py"
     app.write_text(app.read_text().replace("def loop(ctx):", "def loop(ctx):\n    ctx.led.toggle()", 1)
                    + "\n\ndef teardown(ctx):\n    pass\n")
     main.write_text(main.read_text() + "# next release\n")
+    starter = repo / "template/tests/app/test_app.py"
+    starter.write_text(starter.read_text() + "\n\ndef test_next():\n    pass\n")
     git("commit", "-q", "-am", "next release: the example app blinks the LED", cwd=repo)
 
     update_to_head(project)
     assert (project / "device/app.py").read_text() == USER_APP
+    assert (project / "tests/app/test_app.py").read_text() == ours, "the user's tests are theirs"
     assert (project / "device/drivers/soil.py").read_text() == USER_DRIVER
     assert (project / "device/main.py").read_text().endswith("# next release\n")
     assert not conflict_markers(project) and not list(project.rglob("*.rej"))
