@@ -10,8 +10,7 @@ async def _count(ctx, step):
 
 async def setup(ctx):
     ctx.count = 0
-    asyncio.create_task(_count(ctx, 1))
-    asyncio.create_task(_count(ctx, 2))
+    ctx.tasks = [asyncio.create_task(_count(ctx, 1)), asyncio.create_task(_count(ctx, 2))]  # kept: not collected
 
 
 async def loop(ctx):
