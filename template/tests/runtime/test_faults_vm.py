@@ -87,6 +87,7 @@ def test_missing_keys_take_defaults_and_unknown_keys_are_named(tmp_path):
 def test_interrupted_save_tmp_is_promoted_or_discarded(tmp_path, valid):
     tmp = dict(CONFIG, loop_interval_ms=50) if valid else None
     (tmp_path / "config.json.tmp").write_text(json.dumps(tmp) if valid else '{"wifi_ssid": "ho')
+    (tmp_path / "app.py").write_text(TEST_APP)
     out = sim(tmp_path, "--ticks", "3")
     assert out.returncode == 0, out.stderr
     assert not (tmp_path / "config.json.tmp").exists()
