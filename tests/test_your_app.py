@@ -47,7 +47,7 @@ def adopt(project, name):
     src = FOREIGN / name
     (project / "device" / "app.py").unlink()
     shutil.copytree(src / "device", project / "device", dirs_exist_ok=True)
-    shutil.rmtree(project / "tests" / "app")
+    shutil.rmtree(project / "tests" / "app", ignore_errors=True)
     shutil.copytree(src / "tests" / "app", project / "tests" / "app")
     extra = src / "extra_config.json"
     if extra.exists():
