@@ -1106,6 +1106,23 @@ def check_device_config(p):
               "move it to the project root (config.json): deploy and `config --push` check it and send it")
 
 
+def check_app_reset(p):
+    # The app's own code (device/ outside boot.py, main.py, lib/runtime/ and drivers/) resets
+    # through ctx.reset(reason): a bare machine.reset() is counted as a crash at the next boot.
+    runtime, drivers = p.device / "lib" / "runtime", p.device / "drivers"
+    for path in p.device_sources():
+        if path.parent == p.device and path.name in ("boot.py", "main.py"):
+            continue
+        if path.is_relative_to(runtime) or path.is_relative_to(drivers):
+            continue
+        tree = p.parse(path)
+        for call, name in _calls(tree) if tree else ():
+            if name == "machine.reset":
+                p.add(WARNING, "app-reset", path, call.lineno, "machine.reset() in the app's code",
+                      "the next boot counts it as a crash: three in a row give safe mode, and the reason is "
+                      "not logged", "call ctx.reset(reason): it logs the reason and is never counted as a crash")
+
+
 def run(root, boards, facts, log_budget=0, mpy_cross="mpy-cross"):
     """All checks on the project at root; returns the findings, errors first."""
     p = Project(root, boards, facts, log_budget, mpy_cross)
@@ -1119,4 +1136,5 @@ def run(root, boards, facts, log_budget=0, mpy_cross="mpy-cross"):
     check_drivers(p)
     check_leftovers(p)
     check_device_config(p)
+    check_app_reset(p)
     return sorted(p.findings, key=lambda f: (f.level != ERROR, f.path, f.line))

@@ -11,6 +11,8 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+# Apps with tests of their own, copied into a rendered project by test_your_app.py: not tests of the template.
+collect_ignore = ["foreign_apps"]
 CATALOGUE = yaml.safe_load((ROOT / "data" / "boards.yml").read_text())["boards"]
 
 # The validators of generated output, loaded from their one source.

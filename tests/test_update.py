@@ -7,6 +7,7 @@ history but no tags, as CI clones do. A clone without a release's commit (a shal
 fails with a message that says so.
 """
 import difflib
+import fnmatch
 import json
 import os
 import re
@@ -21,6 +22,12 @@ from packaging.version import InvalidVersion, Version
 
 from conftest import CATALOGUE, ROOT, stubs_env
 
+
+class Settings(yaml.SafeLoader):
+    """Reads copier.yml's settings; its `!include` of the catalogue is left unread."""
+
+
+Settings.add_constructor("!include", lambda loader, node: None)
 RECORD = yaml.safe_load((ROOT / "data" / "releases.yml").read_text())["releases"]
 VERSIONS = [r["version"] for r in RECORD]
 
@@ -327,11 +334,17 @@ def test_update_keeps_the_users_work(template_repo, tmp_path, version):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_untouched_project_updated_equals_a_fresh_copy(template_repo, tmp_path, version):
     project = copy(template_repo.path, f"v{version}", UNTOUCHED_ANSWERS, tmp_path / "greenhouse")
+    before = tree(project)
     update_to_head(project)
     fresh = fresh_copy_like(project, template_repo.path, tmp_path / "fresh")
-    # Strict: the answers file too, _commit and _src_path included.
+    # Strict: the answers file too, _commit and _src_path included. The user's files
+    # (_skip_if_exists: app.py, tests/app/ ...) are rendered once: those the old release wrote
+    # stay as they were; the others arrive as in a fresh copy.
     assert answers_of(project)["_commit"] == template_repo.head
-    assert_same_tree(tree(project), tree(fresh))
+    skip = yaml.load((ROOT / "copier.yml").read_text(), Loader=Settings)["_skip_if_exists"]
+    expected = tree(fresh)
+    expected.update({rel: data for rel, data in before.items() if any(fnmatch.fnmatch(rel, p) for p in skip)})
+    assert_same_tree(tree(project), expected)
 
 
 def test_check_update_reports_a_newer_release(template_repo, tmp_path):
@@ -400,6 +413,8 @@ def test_template_changes_never_reach_user_owned_files(template_repo, tmp_path):
     (project / "device/drivers/soil.py").write_text(USER_DRIVER)
     (project / "app-settings.json").write_text(USER_SETTINGS)
     (project / "tools.toml").write_text(USER_TOOLS)
+    ours = "def test_soil(firmware):\n    assert firmware(ticks=3).rc == 0\n"
+    (project / "tests/app/test_app.py").write_text(ours)
     commit_all(project, "our app")
 
     for name in ("app-settings.json", "tools.toml"):  # the next release renders other first versions
@@ -408,10 +423,13 @@ def test_template_changes_never_reach_user_owned_files(template_repo, tmp_path):
     app.write_text(app.read_text().replace("def loop(ctx):", "def loop(ctx):\n    ctx.led.toggle()", 1)
                    + "\n\ndef teardown(ctx):\n    pass\n")
     main.write_text(main.read_text() + "# next release\n")
+    starter = repo / "template/tests/app/test_app.py"
+    starter.write_text(starter.read_text() + "\n\ndef test_next():\n    pass\n")
     git("commit", "-q", "-am", "next release: the example app blinks the LED", cwd=repo)
 
     update_to_head(project)
     assert (project / "device/app.py").read_text() == USER_APP
+    assert (project / "tests/app/test_app.py").read_text() == ours, "the user's tests are theirs"
     assert (project / "device/drivers/soil.py").read_text() == USER_DRIVER
     assert (project / "app-settings.json").read_text() == USER_SETTINGS
     assert (project / "tools.toml").read_text() == USER_TOOLS

@@ -8,6 +8,10 @@
 #   ctx.board.LABEL          facts about this board
 #   ctx.tick                 ticks run so far
 #   ctx.net                  the Wi-Fi link, or None
+#   ctx.reset("why")         restart the board (logged; never counted as a crash)
+#
+# setup() must return: the heartbeat and the watchdog start after it. More in
+# docs/writing-your-app.md (settings, modules of your own, tests, timing).
 
 
 def setup(ctx):

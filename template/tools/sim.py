@@ -1,5 +1,6 @@
 """`python -m tools sim`: the virtual board, the build run in the MicroPython unix port."""
 import functools
+import json
 import os
 import select
 import shutil
@@ -24,6 +25,12 @@ VM_ONLY = {"network": "wifi", "rp2": "rp2", "pyb": "pyboard", "esp": "esp", "esp
 FAKES_HEAP = 20480
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
 REBOOTS = {42: "HARD_RESET", 43: "DEEPSLEEP_RESET", 44: "WDT_RESET"}  # 44: the host's Watchdog fired
+# A boot with no tick this long after its Wi-Fi step is stuck before the heartbeat, most often in
+# an app.setup(ctx) that never returns: nothing on the chip notices (its watchdog starts after setup).
+SETUP_LIMIT_S = 10
+STUCK = (f"sim: app.setup(ctx) has not returned after {SETUP_LIMIT_S} s (no tick yet): the heartbeat "
+         "and the watchdog start only once setup returns, so on a board nothing resets a setup that "
+         "blocks (an asyncio.run() or a `while True` in it); return from setup and wait in loop(ctx)")
 
 
 def install(build_dir, flash):
@@ -240,7 +247,7 @@ def run(args):
             vm = subprocess.Popen([micropython, "-X", f"heapsize={heap}", "-c", "import simboot"],
                                   cwd=flash, env=env, stdout=subprocess.PIPE, pass_fds=(wdt.w,),
                                   preexec_fn=functools.partial(die_with_parent, os.getpid()))
-            rc, problem = supervise(vm, wdt, given)
+            rc, problem = supervise(vm, wdt, given, bool(ticks), SETUP_LIMIT_S + wifi_wait(flash, wifi))
             done += wdt.ticks
             if problem:
                 raise Failure(problem)
@@ -264,17 +271,37 @@ def _stop(signum, frame):
     raise Stopped
 
 
-def supervise(vm, wdt, given):
+def wifi_wait(flash, wifi):
+    """Seconds the Wi-Fi step may wait at boot: its timeout when `--wifi fail`, else nothing."""
+    if wifi != "fail":
+        return 0
+    try:
+        ms = json.loads((flash / "config.json").read_text()).get("wifi_timeout_ms")
+    except (OSError, ValueError, AttributeError):
+        ms = None
+    if not isinstance(ms, int):
+        ms = json.loads((ROOT / "config.example.json").read_text()).get("wifi_timeout_ms", 0)
+    return ms / 1000
+
+
+def supervise(vm, wdt, given, counted=False, limit=SETUP_LIMIT_S):
     """Pass the VM's output on and keep its watchdog until the VM ends; (exit code, problem).
 
     The output is read here to tell why a run fails: a safe-mode or setup-mode line names it.
-    Setup mode with a config.json given runs on (its page can fix the file) but fails the run."""
+    Setup mode with a config.json given runs on (its page can fix the file) but fails the run.
+    A boot without a first tick `limit` seconds after it started or its Wi-Fi step ended is said
+    once (STUCK); a counted run (--ticks) then ends with 1, else it runs on, as the board would."""
     out, pipe = sys.stdout.buffer, vm.stdout.fileno()
     line, safe_mode, setup_mode = b"", None, None
     stopped = stopping = None  # the exit code and time of a Ctrl-C (130) or SIGTERM (143)
+    since, connecting, stuck = time.monotonic(), False, False  # the wait for the first tick
     while True:
         try:
             left = wdt.left() if stopping is None else max(0.0, stopping + 5 - time.monotonic())
+            waiting = not (stuck or connecting or wdt.ticks) and stopping is None
+            if waiting:
+                wait = max(0.0, since + limit - time.monotonic())
+                left = wait if left is None else min(left, wait)
             ready = select.select([pipe, wdt.r], [], [], left)[0]
             if wdt.r in ready:
                 wdt.take()  # the VM says "sim: watchdog started" itself, in order with its output
@@ -291,10 +318,24 @@ def supervise(vm, wdt, given):
                         safe_mode = text[text.index("safe mode: "):].split("; app not started")[0]
                     if given and "setup mode: " in text and setup_mode is None:
                         setup_mode = text[text.index("setup mode: ") + 12:]
+                    if "wifi: connecting" in text:  # the Wi-Fi step waits up to wifi_timeout_ms
+                        connecting = True
+                    elif connecting and ("wifi: connected" in text or "wifi: not connected" in text):
+                        connecting, since, limit = False, time.monotonic(), SETUP_LIMIT_S
             elif not ready and stopping is not None:  # it did not stop within 5 s
                 _end(vm)
                 break
-            elif not ready and wdt.left() == 0:
+            if waiting and not (connecting or wdt.ticks) and time.monotonic() - since >= limit:
+                wdt.take()  # a tick still in the pipe
+                if not wdt.ticks:
+                    stuck = True
+                    out.write(STUCK.encode() + b"\n")
+                    out.flush()
+                    if counted:
+                        _end(vm)
+                        return 1, f"app.setup(ctx) did not return within {SETUP_LIMIT_S} s: the run never ticked"
+                continue
+            if not ready and wdt.left() == 0:
                 _end(vm)
                 rest = vm.stdout.read()  # what it wrote before it was stopped comes first
                 out.write(rest + (b"\n" if (line + rest) and not (line + rest).endswith(b"\n") else b"")

@@ -9,6 +9,7 @@
 #   ctx.net     the Wi-Fi link (runtime/net.Wifi) or None
 #   ctx.led     the status LED (on/off/value) or None
 #   ctx.hw      this port's drivers (drivers/<sys.platform>)
+#   ctx.reset(reason)  restart the board on purpose: logged, never counted as a crash
 import gc
 import os
 import time
@@ -61,6 +62,14 @@ class Context:
         # Feed the watchdog; anything that waits long must call this.
         if self.wdt:
             self.wdt.feed()
+
+    def reset(self, reason):
+        # A restart the app asks for (new settings, a peripheral to start afresh):
+        # the reason goes to the log, and the crash count is cleared first, so
+        # that resets asked for never add up to safe mode (runtime/safety).
+        self.log.warning("reset: %s", reason)
+        clear_crash_count()
+        machine.reset()
 
     def start_watchdog(self):
         # Started late (after Wi-Fi and app.setup) and only in normal mode: once

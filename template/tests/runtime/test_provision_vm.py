@@ -16,9 +16,9 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from conftest import Background
+from conftest import TEST_APP, Background
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
 BOARD = PROJECT["boards"][0]
 WIFI = PROJECT["wifi"] and PROJECT["facts"][BOARD]["wifi"]
@@ -221,6 +221,7 @@ def test_a_slow_client_is_answered_408(board):
 
 
 def test_saving_the_form_writes_config_and_restarts_into_normal_mode(tmp_path):
+    (tmp_path / "app.py").write_text(TEST_APP)  # beside app.mpy it wins: the runtime's test app, not yours
     sim = Sim(tmp_path)
     try:
         status, page = sim.request("POST", "/save", urlencode({"ssid": "café <b>", "password": PASSWORD}),

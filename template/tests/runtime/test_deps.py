@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
 BOARD = PROJECT["boards"][0]
 WIFI = PROJECT["wifi"] and PROJECT["facts"][BOARD]["wifi"]

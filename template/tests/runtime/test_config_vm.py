@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import require_micropython
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from tools import __main__ as cli  # noqa: E402

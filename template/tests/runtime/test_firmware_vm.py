@@ -3,9 +3,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import require_micropython, tools
+from conftest import TEST_APP, require_micropython, tools
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
 BOARDS = PROJECT["boards"]
 
@@ -32,6 +32,7 @@ def test_no_config_means_setup_mode_only_when_a_setting_is_required(tmp_path, bo
 @pytest.mark.parametrize("board", BOARDS)
 def test_normal_mode_runs_the_heartbeat(tmp_path, board):
     (tmp_path / "config.json").write_text(json.dumps({"wifi_ssid": "home", "wifi_password": "pw"}))
+    (tmp_path / "app.py").write_text(TEST_APP)  # beside app.mpy it wins: the runtime's test app, not yours
     out = sim(tmp_path, "--ticks", "20", board=board)
     assert out.returncode == 0, out.stderr
     assert "app: hello" in out.stdout and "app: tick 10" in out.stdout

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Background, require_micropython, tools
+from conftest import TEST_APP, Background, require_micropython, tools
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
 BOARD = PROJECT["boards"][0]
 PORT = PROJECT["facts"][BOARD]["port"]
@@ -32,8 +32,8 @@ def flash_with(tmp_path, config=None, app=None, raw=None):
         (tmp_path / "config.json").write_text(raw)
     elif config is not None:
         (tmp_path / "config.json").write_text(json.dumps(config))
-    if app:  # a foo.py beside foo.mpy wins on MicroPython: this app replaces the built one
-        (tmp_path / "app.py").write_text(app)
+    # A foo.py beside foo.mpy wins on MicroPython: this app replaces the built one (yours).
+    (tmp_path / "app.py").write_text(app or TEST_APP)
     return tmp_path
 
 
@@ -92,6 +92,7 @@ def test_missing_keys_take_defaults_and_unknown_keys_are_named(tmp_path):
 def test_interrupted_save_tmp_is_promoted_or_discarded(tmp_path, valid):
     tmp = dict(CONFIG, loop_interval_ms=50) if valid else None
     (tmp_path / "config.json.tmp").write_text(json.dumps(tmp) if valid else '{"wifi_ssid": "ho')
+    (tmp_path / "app.py").write_text(TEST_APP)
     out = sim(tmp_path, "--ticks", "3")
     assert out.returncode == 0, out.stderr
     assert not (tmp_path / "config.json.tmp").exists()
