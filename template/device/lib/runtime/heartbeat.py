@@ -68,6 +68,7 @@ class Context:
         # the reason goes to the log, and the crash count is cleared first, so
         # that resets asked for never add up to safe mode (runtime/safety).
         self.log.warning("reset: %s", reason)
+        self.log.flush()  # the batch on flash before the reset (runtime/log)
         clear_crash_count()
         machine.reset()
 
