@@ -3,7 +3,7 @@ import sys
 
 from . import device
 from .device import Board
-from .project import PORT_HELP, PROJECT, Failure
+from .project import BOARDS, PORT_HELP, PROJECT, Failure
 
 HELP = "print the board's log files, or follow its console"
 
@@ -48,7 +48,10 @@ def fetch(port="auto", out=None):
         raise Failure("this project logs to the console only (log_to_file is off): "
                       "use `python -m tools logs --follow`")
     out = out or sys.stdout
-    with Board(port) as dev:
+    from .deploy import feeder
+
+    # The app is stopped while the files are read: a watchdog it started is fed, as deploy does.
+    with Board(port, feed=feeder(BOARDS[0])) as dev:
         try:  # whatever happens while reading, the firmware is started again
             dev.raw_repl(soft_reset=False)  # like `mpremote resume`: stop the program, no reboot
             hexed = dev.exec(READ % (names,))
