@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import Background
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
@@ -145,6 +146,19 @@ def test_vendored_package_builds_runs_on_the_virtual_board_and_tampering_stops_t
     out = tools(project, "sim", "--board", BOARD, "--flash", str(flash), "--ticks", "3")
     assert out.returncode == 0, out.stdout + out.stderr
     assert "app: hello board / hello board (8)" in out.stdout
+
+    # deploy carries the libraries to a board (the virtual one, served as a serial port) like your modules
+    served = tmp_path / "served"
+    board = Background("sim", "--board", BOARD, "--serve", "--blank", "--flash", str(served), cwd=project)
+    try:
+        port = board.wait_for("/dev/", timeout=60)
+        assert port, board.output
+        out = tools(project, "deploy", "--board", BOARD, "--port", port.strip())
+        assert out.returncode == 0, out.stdout + out.stderr
+        for name in ("greet.mpy", "blink_util.mpy", "fontpkg/__init__.mpy", "fontpkg/font.bin"):
+            assert (served / "lib" / name).read_bytes() == (lib / name).read_bytes(), name
+    finally:
+        board.ctrl_c()
 
     (project / "vendor" / "blink_util.py").write_text(UTIL + "\nprint('patched')\n")
     out = tools(project, "build", "--board", BOARD)
