@@ -59,7 +59,9 @@ def fetch(port="auto", out=None):
             dev.reset()
             dev.transport.in_raw_repl = False
     try:
-        data = bytes.fromhex("".join(hexed.split()))
+        # Only the hex lines: the watchdog's feed may print a line of its own (the virtual board does).
+        data = bytes.fromhex("".join(line for line in hexed.split("\n") if line.strip() and
+                                     not line.strip().strip("0123456789abcdef")))
     except ValueError:
         raise Failure("the board's answer was garbled; run `python -m tools logs` again") from None
     text = data.decode("utf-8", "replace")  # a byte that is not UTF-8 shows as \ufffd
