@@ -4,7 +4,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +52,13 @@ class _Lazy:
         return repr(self._data())
 
 
-class _Answers(_Lazy, Mapping):
-    pass
+class _Answers(_Lazy, MutableMapping):
+    # Writable like the dict it stands for (tests set an answer for one case).
+    def __setitem__(self, key, value):
+        self._data()[key] = value
+
+    def __delitem__(self, key):
+        del self._data()[key]
 
 
 class _Boards(_Lazy, Sequence):

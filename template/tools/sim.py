@@ -206,9 +206,14 @@ def run(args):
         raise Usage("--ticks does not apply to --serve: stop the served board with Ctrl-C")
     if args.blank and not args.serve:
         raise Usage("--blank only applies to --serve")
+    return boot(args, None if args.blank else build.checked_build(args.board))
+
+
+def boot(args, build_dir):
+    """Boot the virtual board on the flash (installing build_dir first, unless it is None) until
+    the run ends; the exit code."""
     board, flash, ticks, cause, wifi, flash_bytes = (args.board, args.flash, args.ticks, args.reset_cause,
                                                      args.wifi, args.flash_size)
-    build_dir = None if args.blank else build.checked_build(board)
     if flash:
         flash = Path(flash)
         if flash.exists() and not flash.is_dir():

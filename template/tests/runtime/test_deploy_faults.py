@@ -445,7 +445,8 @@ def boots(flash, tmp, project):
     copy = tmp / "boot"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(flash, copy)
-    code = f"import sys; from tools import sim; sys.exit(sim.run({BOARD!r}, None, {str(copy)!r}, 1, 0, False, 'ok'))"
+    code = ("import argparse, sys; from tools import sim; p = argparse.ArgumentParser(); sim.add_arguments(p); "
+            f"sys.exit(sim.boot(p.parse_args(['--board', {BOARD!r}, '--flash', {str(copy)!r}, '--ticks', '1']), None))")
     out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=60)
     return out.returncode == 0 and f"boot: {PROJECT['project']} on" in out.stdout, out.stdout[-600:] + out.stderr[-600:]
 
