@@ -35,6 +35,9 @@ def flash_of(project, board, tmp_path):
 
 def vm_env(project, board):
     """The environment `python -m tools sim` gives the interpreter, from the project's own tools."""
+    forget = [m for m in sys.modules if m == "tools" or m.startswith("tools.")]  # another project's tools
+    for name in forget:
+        del sys.modules[name]
     sys.path.insert(0, str(project))
     try:
         from tools import sim
