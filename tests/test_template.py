@@ -314,7 +314,11 @@ BAD_ANSWERS = [
     ({"boards": '["rp2_pico"]', "wifi": "no", "loop_interval_ms": str(PICO_WDT), "watchdog": "yes"},
      ["watchdog:", f"loop_interval_ms {PICO_WDT}", f"at most {PICO_WDT - 1} ms"]),
     ({"watchdog_timeout_ms": str(10 ** 26)}, [f"watchdog_timeout_ms {10 ** 26}", "536870911"]),
-    ({"watchdog_timeout_ms": "1e26"}, ["'1e26'"]),  # copier: the value only
+    ({"watchdog_timeout_ms": "1e26"}, ["watchdog_timeout_ms '1e26'", "whole number"]),
+    ({"log_backups": "x"}, ["log_backups 'x'", "whole number"]),
+    ({"loop_interval_ms": "1000.0"}, ["loop_interval_ms 1000.0", "whole number"]),
+    ({"wifi_timeout_ms": "true"}, ["wifi_timeout_ms True", "whole number"]),
+    ({"log_max_bytes": "[8192]"}, ["log_max_bytes [8192]", "whole number"]),
     ({"editor": "emacs"}, ["'editor'", "'emacs'"]),  # copier
     ({"ci": "gitlab"}, ["'ci'", "'gitlab'"]),  # copier
 ]
@@ -332,6 +336,7 @@ def test_bad_answers_are_rejected_naming_the_field_and_the_value(template_tree, 
 @pytest.mark.parametrize("arg, words", [
     ("wifi=maybe", ["Validation error for question 'wifi'", "wifi 'maybe' is not a yes/no answer"]),
     ("log_backups=12", ["Validation error for question 'log_backups'", "log_backups 12 is out of range"]),
+    ("watchdog_timeout_ms=1e26", ["Validation error for question 'watchdog_timeout_ms'", "not a whole number"]),
     ("boards=esp32", ["Not a YAML list: 'esp32'"]),  # copier's own; docs/questions.md shows the way
 ])
 def test_the_command_line_refuses_a_bad_answer(tmp_path, arg, words):
