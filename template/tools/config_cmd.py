@@ -140,7 +140,9 @@ def make(ask=input, ask_secret=getpass.getpass, say=print, board=None):
     """Prompt for every setting, validate, write config.json. Returns its path.
 
     Nothing is written unless the board (`board`, default the primary) would accept the file;
-    the old file is replaced only by renaming a complete new one over it."""
+    the old file is replaced only by renaming a complete new one over it. Input that ends
+    (piped answers, no terminal) counts as Enter for every setting left: a required one
+    stops it with the file unchanged."""
     base, need, ranges, choices, secrets = rules()
     now = current()
     config = _runtime_config()
@@ -158,7 +160,12 @@ def make(ask=input, ask_secret=getpass.getpass, say=print, board=None):
             say(f"{wrong.removeprefix('config.json: ')}: give a new value")
         while True:
             shown = ("set" if value else "empty") if secret else json.dumps(value)
-            raw = (ask_secret if secret else ask)(f"{key}{' (required)' * (key in need)} [{shown}]: ").strip()
+            try:
+                raw = (ask_secret if secret else ask)(f"{key}{' (required)' * (key in need)} [{shown}]: ").strip()
+            except EOFError:  # the input ended (a pipe, </dev/null): Enter for this setting and the rest
+                ask = ask_secret = lambda prompt: ""
+                raw = ""
+                say("\n(input ended: every setting left keeps the value in brackets)")
             if not raw:
                 if wrong:  # Enter cannot keep what the board refuses: stop, the file as it was
                     raise Failure(f"{wrong}: give {key} a value, or fix config.json; it was not changed")

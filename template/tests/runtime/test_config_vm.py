@@ -7,6 +7,7 @@ build facts (defaults, required keys, watchdog limit) and modeled heap. Every ve
 same, and the one the table expects.
 """
 import binascii
+import json
 import shutil
 import subprocess
 import sys
@@ -183,6 +184,41 @@ def test_config_never_writes_what_the_board_would_refuse_and_keeps_the_old_file(
             assert not (tmp_path / "config.json.tmp").exists()
             continue
         assert config_cmd.problem(config.read_bytes()) is None, name
+
+
+def test_config_with_its_input_closed_keeps_the_defaults_or_names_the_required_key(monkeypatch, tmp_path):
+    # `python -m tools config </dev/null`, or answers piped in: the end of the input is Enter
+    # for every setting left, never a traceback; a required setting stops it, nothing written.
+    config = tmp_path / "config.json"
+    monkeypatch.setattr(config_cmd, "CONFIG", config)
+
+    def closed(prompt):
+        raise EOFError
+
+    base, need = config_cmd.rules()[:2]
+    if need:
+        with pytest.raises(Failure, match="give .* a value"):
+            config_cmd.make(ask=closed, ask_secret=closed, say=lambda s: None)
+        assert not config.exists()
+    else:
+        config_cmd.make(ask=closed, ask_secret=closed, say=lambda s: None)
+        assert config_cmd.problem(config.read_bytes()) is None
+    # The required settings already set, one answer piped, then the end of the input.
+    config.write_text(json.dumps({k: "home" for k in need}))
+    first, default = next((k, v) for k, v in base.items() if type(v) is int)
+    given = []
+
+    def piped(prompt):  # Enter for the settings before `first`, its answer, then nothing more
+        if prompt.startswith(first + " "):
+            given.append(first)
+            return str(default + 1)
+        if given:
+            raise EOFError
+        return ""
+
+    config_cmd.make(ask=piped, ask_secret=piped, say=lambda s: None)
+    written = json.loads(config.read_text())
+    assert written[first] == default + 1 and all(written[k] == "home" for k in need)
 
 
 def test_the_host_checks_with_each_boards_own_watchdog_limit():
