@@ -10,8 +10,7 @@ def last():
     # The last config.json's settings, or config.json.bad's; {} if none.
     for path in (config.PATH, config.BAD):
         try:
-            with open(path, "rb") as f:
-                data = f.read(config.MAX_BYTES + 1)
+            data = config.read(path)
         except OSError:
             continue
         found = config.parse(data, {})[0]
