@@ -1,10 +1,13 @@
 # The first step of the boot story (main.py): the boot log, config.json, setup mode.
 #
 # Everything here runs once per boot. main.py drops this module (and config,
-# safety) once run() returns, so none of it holds heap while the app runs.
+# safety) once run() returns, so none of it holds heap while the app runs; setup
+# mode drops config and safety itself before it loads the setup page.
 import gc
+import sys
 
-from runtime import config, safety, target
+import runtime
+from runtime import target
 from runtime.log import Log
 
 
@@ -12,23 +15,39 @@ def run():
     # Returns (log, hw, conf, reset_cause) for the app; in setup mode it never returns.
     # (Safe mode never gets here: main.py handles it without lib/.)
     log = Log(target.LOG_LEVEL, target.LOG_FILE, target.LOG_MAX_BYTES, target.LOG_BACKUPS)
-    hw = safety.driver()
-    cause = safety.reset_cause()
+    hw = __import__("drivers." + sys.platform, None, None, ("led",))  # this port's drivers (drivers/)
+    cause = _reset_cause()
     log.info("boot: %s on %s, reset cause %s", target.PROJECT, target.LABEL, cause)
-    conf, problem = config.load(*config.rules(target))
+    conf, problem = _config()
     if conf is None:
         return setup_mode(log, hw, problem)  # it never returns
     log.level = log.level_of(conf["log_level"])
     for key in conf:
         if key not in target.DEFAULTS:
             log.warning("config.json: unknown key %s (in neither config.example.json nor app-settings.json)", key)
+    from runtime import safety
+
     safety.app_starting()
     return log, hw, conf, cause
+
+
+# Each boot-time module is imported where it is used, so that setup mode can drop it.
+def _reset_cause():
+    from runtime import safety
+
+    return safety.reset_cause()
+
+
+def _config():
+    from runtime import config
+
+    return config.load(*config.rules(target))
 
 
 def setup_mode(log, hw, problem):
     # No usable config: no Wi-Fi, no app, no watchdog. Blink and explain. Never returns.
     log.warning("setup mode: %s", problem)
+    runtime.forget("config", "jsonscan", "safety")  # the setup page loads what it needs
     print("setup mode: write config.json (python -m tools config --push), then reset the board")
     wait = hw.idle
     if target.WIFI:  # and serve the setup page on the board's own access point
