@@ -14,11 +14,14 @@ from runtime.log import Log
 def run():
     # Returns (log, hw, conf, reset_cause) for the app; in setup mode it never returns.
     # (Safe mode never gets here: main.py handles it without lib/.)
+    # config.json first, while little else is loaded: its check is the boot's peak.
+    conf, problem = _config()
+    runtime.forget("config", "jsonscan")
+    gc.collect()
     log = Log(target.LOG_LEVEL, target.LOG_FILE, target.LOG_MAX_BYTES, target.LOG_BACKUPS)
     hw = __import__("drivers." + sys.platform, None, None, ("led",))  # this port's drivers (drivers/)
     cause = _reset_cause()
     log.info("boot: %s on %s, reset cause %s", target.PROJECT, target.LABEL, cause)
-    conf, problem = _config()
     if conf is None:
         return setup_mode(log, hw, problem)  # it never returns
     log.level = log.level_of(conf["log_level"])
@@ -39,6 +42,7 @@ def _reset_cause():
 
 
 def _config():
+    gc.collect()  # the garbage of compiling main.py out of the way: config's code wants room
     from runtime import config
 
     return config.load(*config.rules(target))
@@ -47,7 +51,7 @@ def _config():
 def setup_mode(log, hw, problem):
     # No usable config: no Wi-Fi, no app, no watchdog. Blink and explain. Never returns.
     log.warning("setup mode: %s", problem)
-    runtime.forget("config", "jsonscan", "safety")  # the setup page loads what it needs
+    runtime.forget("safety")  # the setup page loads what it needs
     print("setup mode: write config.json (python -m tools config --push), then reset the board")
     wait = hw.idle
     if target.WIFI:  # and serve the setup page on the board's own access point
