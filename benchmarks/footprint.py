@@ -18,7 +18,8 @@ then, per board, what each module of the firmware holds: the heap it takes when 
 firmware's order (a module's figure leaves out what the modules before it hold), the names it
 interns (qstrs: never freed, even when the module is dropped) and whether it is still resident
 after boot (normal mode, tick 1); the objects the running firmware holds besides (log buffer,
-ctx, Wi-Fi link) are the rest of the held figure;
+ctx, Wi-Fi link) are the rest of the held figure. Last, what the virtual board alone holds (simboot
+and the fakes, in ROM on a board) beside the FAKES_HEAP that `sim` adds to the modeled heap for it;
 and, as the floor, the smallest heap of a bare interpreter running an empty main.py, and beside
 it the same interpreter running an empty coroutine with asyncio.run(): what asyncio itself costs.
 
@@ -192,6 +193,16 @@ class VirtualBoard:
                 last = now
         return rows
 
+    def held_alone(self):
+        """What the virtual board holds without firmware (simboot, the fakes): bytes after a collect."""
+        fakes = "machine, network" if CATALOGUE[self.board]["wifi"] else "machine"
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "main.py").write_text(f"import {fakes}\nimport gc\ngc.collect()\nprint('held', gc.mem_alloc())\n")
+            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok")
+            out = subprocess.run([self.micropython, "-X", "heapsize=256K", "-c", "import simboot"], cwd=tmp, env=env,
+                                 capture_output=True, text=True)
+        return int(out.stdout.split()[1])
+
     def fakes(self):
         fakes = "machine, network" if CATALOGUE[self.board]["wifi"] else "machine"  # no network on a plain Pico
         script = (f"import gc; gc.collect(); a = gc.mem_alloc(); import {fakes}; gc.collect(); "
@@ -207,7 +218,7 @@ class VirtualBoard:
 # any other module of the build follows, in name order.
 ORDER = ["runtime", "runtime.target", "runtime.log", "runtime.jsonscan", "runtime.config", "runtime.safety",
          "runtime.startup", "drivers", "drivers.gpio", "drivers.{port}", "drivers.linux", "runtime.net",
-         "runtime.heartbeat", "app", "runtime.tasks", "asyncio", "runtime.keep", "runtime.setup_form",
+         "runtime.heartbeat", "app", "asyncio", "runtime.tasks", "runtime.keep", "runtime.setup_form",
          "runtime.provision"]
 MODULES = """import gc, micropython, sys
 import simos, simsys, simtime
@@ -284,8 +295,11 @@ def main(boards):
                       f"{'resident' if resident or name == 'fakes' else 'dropped (its qstrs stay)'}")
             kept = sum(row[1] for row in table if row[4])
             names = sum(row[3] for row in table if not row[4] and row[0] != "fakes")
-            print(f"  resident modules {kept} B, qstrs left by dropped ones {names} B; "
-                  f"held after boot {held.get(1, 0)} B", flush=True)
+            alone = vb.held_alone()
+            print(f"  resident modules {kept} B, qstrs left by dropped ones {names} B; held after boot "
+                  f"{held.get(1, 0)} B, of which the virtual board alone (simboot, fakes) {alone} B and the "
+                  f"firmware {held.get(1, 0) - alone} B; `sim` adds FAKES_HEAP = {vb.sim.FAKES_HEAP} B to the "
+                  f"modeled heap for the virtual board's part", flush=True)
             sys.path.pop(0)
             for name in [m for m in sys.modules if m == "tools" or m.startswith("tools.")]:
                 del sys.modules[name]
