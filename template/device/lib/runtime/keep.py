@@ -1,9 +1,11 @@
-# What the setup page's save keeps (runtime/provision.py): every setting of the
-# last config.json that the board accepts, so a typo in one setting never wipes
-# the others. At boot a refused config.json is set aside as config.json.bad:
+# The setup page's save (runtime/provision.py), and what it keeps: every setting
+# of the last config.json that the board accepts, so a typo in one setting never
+# wipes the others. At boot a refused config.json is set aside as config.json.bad:
 # its settings are read from there. A refused one is left out of the new file
 # (its default applies) and named; config.json.bad keeps it as it was.
-from runtime import config
+import json
+
+from runtime import config, target
 
 
 def last():
@@ -31,3 +33,16 @@ def merge(old, form, rules):
         if value or key in ("wifi_ssid", "wifi_password"):
             conf[key] = value
     return conf, dropped
+
+
+def save(old, form):
+    # The form saved as config.json over old's settings: (settings, names left out,
+    # None), or (None, None, problem) when the board would refuse it. OSError (a
+    # full flash) is the caller's to report.
+    rules = config.rules(target)
+    conf, dropped = merge(old, form, rules)
+    problem = config.parse(json.dumps(conf).encode(), *rules)[1]  # the board's check of these very bytes
+    if problem:
+        return None, None, problem
+    config.save(conf)
+    return conf, dropped, None

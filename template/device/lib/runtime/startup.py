@@ -55,10 +55,7 @@ def setup_mode(log, hw, problem):
     print("setup mode: write config.json (python -m tools config --push), then reset the board")
     wait = hw.idle
     if target.WIFI:  # and serve the setup page on the board's own access point
-        gc.collect()  # load its code into a clean heap, so its buffers still find room
-        from runtime import provision
-
-        wait = provision.start(log, hw) or hw.idle
+        wait = _setup_page(log, hw) or hw.idle
     led = hw.led(target.LED, target.LED_ACTIVE_LOW)
     tick = 0
     while True:
@@ -69,3 +66,19 @@ def setup_mode(log, hw, problem):
         tick += 1
         log.flush()  # what the setup page logged, in one write
         wait(250)
+
+
+def _setup_page(log, hw):
+    # The setup loop's wait: runtime/provision's Portal.serve, or None when the page cannot be served.
+    gc.collect()  # its code and buffers want contiguous room: free what the boot left behind first
+    try:
+        from runtime import provision
+
+        return provision.Portal(log, hw).serve
+    except OSError as e:
+        log.error("setup page: cannot start (OSError %d); use python -m tools config --push", e.errno)
+    except MemoryError:
+        gc.collect()
+        log.error("setup page: not enough memory (%d bytes free); use python -m tools config --push",
+                  gc.mem_free())
+    return None
