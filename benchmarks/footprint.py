@@ -218,8 +218,8 @@ class VirtualBoard:
 # any other module of the build follows, in name order.
 ORDER = ["runtime", "runtime.target", "runtime.log", "runtime.jsonscan", "runtime.config", "runtime.safety",
          "runtime.startup", "drivers", "drivers.gpio", "drivers.{port}", "drivers.linux", "runtime.net",
-         "runtime.heartbeat", "app", "asyncio", "runtime.tasks", "runtime.keep", "runtime.setup_form",
-         "runtime.provision"]
+         "runtime.heartbeat", "app", "asyncio", "runtime.tasks", "runtime.keep", "runtime.setup_page",
+         "runtime.setup_form", "runtime.provision"]
 MODULES = """import gc, micropython, sys
 import simos, simsys, simtime
 sys.modules["os"], sys.modules["time"], sys.modules["sys"] = simos, simtime, simsys

@@ -248,5 +248,5 @@ def test_a_plain_pico_has_no_wifi_settings_ships_no_wifi_code_and_starts_on_defa
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr
     assert "setup mode" not in out.stdout and "app: tick 10" in out.stdout
     runtime = {p.name for p in (flash / "lib" / "runtime").iterdir()}
-    assert "heartbeat.mpy" in runtime and not runtime & {"net.mpy", "provision.mpy", "setup_form.mpy"}
+    assert "heartbeat.mpy" in runtime and not runtime & {"net.mpy", "provision.mpy", "setup_form.mpy", "setup_page.mpy"}
     assert not (flash / "config.json").exists()
