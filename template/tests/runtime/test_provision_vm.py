@@ -268,9 +268,9 @@ def test_each_setup_step_holds_its_code_only_for_that_step(tmp_path):
         "last = provision._call('keep', 'last')\n"
         "print(before == held(), len(nets), last.get('wifi_ssid'), held())\n"
     )
+    env = {"MICROPYPATH": f"{lib}:{ROOT / 'tools' / 'vm'}", "MPSIM_PORT": PROJECT["facts"][BOARD]["port"]}
     out = subprocess.run([micropython, "-X", "heapsize=256K", "-c", script], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=60,
-                         env={"MICROPYPATH": f"{lib}:{ROOT / 'tools' / 'vm'}", "MPSIM_PORT": PROJECT["facts"][BOARD]["port"]})
+                         text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     same, nets, ssid, *_ = out.stdout.split(" ", 3)
     assert (nets, ssid) == ("3", "home"), out.stdout  # the virtual board's three made-up networks
