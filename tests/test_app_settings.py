@@ -64,8 +64,10 @@ def tools_of(project):
 
 
 def target_of(project, build=None):
-    facts = {}
-    exec((build or tools_of(project).build).target_source("rp2_pico_w"), facts)  # noqa: S102 (our build output)
+    """The build's runtime/target and runtime/schema in one namespace."""
+    build, facts = build or tools_of(project).build, {}
+    for source in (build.target_source("rp2_pico_w"), build.schema_source("rp2_pico_w")):
+        exec(source, facts)  # noqa: S102 (our build output)
     return types.SimpleNamespace(**facts)
 
 
@@ -91,7 +93,7 @@ def test_the_build_merges_the_apps_settings_and_the_board_checks_them(project):
         from runtime import config
     finally:
         sys.path.pop(0)
-    rules = config.rules(target)
+    rules = config.rules(target, target)
     good = {"wifi_ssid": "home", "mqtt_server": "broker.local"}
     conf, problem = config.check(good, *rules)
     assert problem is None and conf["mqtt_port"] == 1883 and conf["units"] == "metric"

@@ -258,6 +258,7 @@ def test_each_setup_step_holds_its_code_only_for_that_step(tmp_path):
     shutil.copytree(ROOT / "device" / "lib" / "runtime", lib / "runtime",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyi"))
     (lib / "runtime" / "target.py").write_text(build.target_source(BOARD))
+    (lib / "runtime" / "schema.py").write_text(build.schema_source(BOARD))
     (tmp_path / "config.json").write_text(json.dumps({"wifi_ssid": "home", "wifi_password": PASSWORD}))
     script = (
         "import sys\n"

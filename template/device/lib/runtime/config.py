@@ -1,6 +1,6 @@
 # config.json: the device's settings, checked against the defaults.
 #
-# The defaults come from config.example.json (compiled into runtime/target by
+# The defaults come from config.example.json (compiled into runtime/schema by
 # `python -m tools build`). A key missing from config.json takes its default; a
 # value of the wrong type or out of its range, or a file that is not strict
 # JSON (runtime/jsonscan), means setup mode with a message naming the problem,
@@ -35,12 +35,12 @@ MAX_BYTES = 4096  # a longer config.json is refused: a small board's heap
 MAX_DEPTH = 10  # arrays and objects nested deeper are refused
 
 
-def rules(target):
-    # parse()'s arguments after the data, for a build's runtime/target: the defaults (the
-    # runtime's and the app's), the keys that must not be empty, the watchdog's limit, the
-    # app's ranges and choices, the keys whose values are never shown.
-    return (target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None,
-            target.RANGES, target.CHOICES, target.SECRETS)
+def rules(target, schema):
+    # parse()'s arguments after the data, for a build's runtime/target and runtime/schema: the
+    # defaults (the runtime's and the app's), the keys that must not be empty, the watchdog's
+    # limit, the app's ranges and choices, the keys whose values are never shown.
+    return (schema.DEFAULTS, schema.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None,
+            schema.RANGES, schema.CHOICES, schema.SECRETS)
 
 
 def parse(data, *rules):

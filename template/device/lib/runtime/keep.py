@@ -5,7 +5,7 @@
 # (its default applies) and named; config.json.bad keeps it as it was.
 import json
 
-from runtime import config, target
+from runtime import config, schema, target
 
 
 def last():
@@ -18,6 +18,11 @@ def last():
         found = config.parse(data, {})[0]
         return found if isinstance(found, dict) else {}
     return {}
+
+
+def fields(last):
+    # A field of the page per required app setting: (key, secret, set in last).
+    return [(k, k in schema.SECRETS, bool(last.get(k))) for k in schema.REQUIRED if k != "wifi_ssid"]
 
 
 def merge(old, form, rules):
@@ -39,7 +44,7 @@ def save(old, form):
     # The form saved as config.json over old's settings: (settings, names left out,
     # None), or (None, None, problem) when the board would refuse it. OSError (a
     # full flash) is the caller's to report.
-    rules = config.rules(target)
+    rules = config.rules(target, schema)
     conf, dropped = merge(old, form, rules)
     problem = config.parse(json.dumps(conf).encode(), *rules)[1]  # the board's check of these very bytes
     if problem:

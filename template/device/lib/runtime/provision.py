@@ -33,8 +33,7 @@ class Portal:
         self.saved = False  # set once config.json is written
         self.nets = _call("setup_page", "networks")
         self.last = _call("keep", "last")
-        # A field per required app setting: (key, secret, set).
-        self.fields = [(k, k in target.SECRETS, bool(self.last.get(k))) for k in target.REQUIRED if k != "wifi_ssid"]
+        self.fields = _call("keep", "fields", self.last)  # (key, secret, set) per required app setting
         uid = machine.unique_id()
         self.name = "%s-%02x%02x%02x" % (target.PROJECT[:24], uid[-3], uid[-2], uid[-1])
         if target.COUNTRY:

@@ -15,8 +15,8 @@ def run():
     # Returns (log, hw, conf, reset_cause) for the app; in setup mode it never returns.
     # (Safe mode never gets here: main.py handles it without lib/.)
     # config.json first, while little else is loaded: its check is the boot's peak.
-    conf, problem = _config()
-    runtime.forget("config", "jsonscan")
+    conf, problem, unknown = _config()
+    runtime.forget("config", "jsonscan", "schema")
     gc.collect()
     log = Log(target.LOG_LEVEL, target.LOG_FILE, target.LOG_MAX_BYTES, target.LOG_BACKUPS)
     hw = __import__("drivers." + sys.platform, None, None, ("led",))  # this port's drivers (drivers/)
@@ -25,9 +25,8 @@ def run():
     if conf is None:
         return setup_mode(log, hw, problem)  # it never returns
     log.level = log.level_of(conf["log_level"])
-    for key in conf:
-        if key not in target.DEFAULTS:
-            log.warning("config.json: unknown key %s (in neither config.example.json nor app-settings.json)", key)
+    for key in unknown:
+        log.warning("config.json: unknown key %s (in neither config.example.json nor app-settings.json)", key)
     from runtime import safety
 
     safety.app_starting()
@@ -43,9 +42,10 @@ def _reset_cause():
 
 def _config():
     gc.collect()  # the garbage of compiling main.py out of the way: config's code wants room
-    from runtime import config
+    from runtime import config, schema
 
-    return config.load(*config.rules(target))
+    conf, problem = config.load(*config.rules(target, schema))
+    return conf, problem, [key for key in conf or () if key not in schema.DEFAULTS]
 
 
 def setup_mode(log, hw, problem):
