@@ -216,7 +216,7 @@ class VirtualBoard:
 
 # The firmware's modules in the order it imports them (a module first, then those importing it);
 # any other module of the build follows, in name order.
-ORDER = ["runtime", "runtime.target", "runtime.log", "runtime.jsonscan", "runtime.config", "runtime.safety",
+ORDER = ["runtime", "runtime.target", "runtime.log", "runtime.jsonscan", "runtime.schema", "runtime.config", "runtime.safety",
          "runtime.startup", "drivers", "drivers.gpio", "drivers.{port}", "drivers.linux", "runtime.net",
          "runtime.heartbeat", "app", "asyncio", "runtime.tasks", "runtime.keep", "runtime.setup_page",
          "runtime.setup_form", "runtime.provision"]
@@ -241,6 +241,21 @@ def loop(ctx):
     if ctx.tick == 1:
         print("bench: resident", " ".join(sorted(sys.modules)))
 """
+
+
+SETUP_ONLY = ("runtime.keep", "runtime.setup_page", "runtime.setup_form", "runtime.provision")
+ASYNC_ONLY = ("asyncio", "runtime.tasks")
+
+
+def when(name, resident):
+    """When a module of the table is in memory."""
+    if resident or name == "fakes":
+        return "resident"
+    if name in SETUP_ONLY:
+        return "setup mode only"
+    if name in ASYNC_ONLY:
+        return "async apps only"
+    return "boot only (dropped; its qstrs stay)"
 
 
 def bisect(ok, lo, hi, step=64):
@@ -291,12 +306,11 @@ def main(boards):
             table = vb.modules()
             print(f"  {'module':<22} {'heap':>7} {'qstrs':>6} {'qstr B':>7} {'code+objects':>12}  after boot")
             for name, heap, qstrs, qbytes, resident in table:
-                print(f"  {name:<22} {heap:>7} {qstrs:>6} {qbytes:>7} {heap - qbytes:>12}  "
-                      f"{'resident' if resident or name == 'fakes' else 'dropped (its qstrs stay)'}")
+                print(f"  {name:<22} {heap:>7} {qstrs:>6} {qbytes:>7} {heap - qbytes:>12}  {when(name, resident)}")
             kept = sum(row[1] for row in table if row[4])
-            names = sum(row[3] for row in table if not row[4] and row[0] != "fakes")
+            names = sum(row[3] for row in table if when(row[0], row[4]).startswith("boot"))
             alone = vb.held_alone()
-            print(f"  resident modules {kept} B, qstrs left by dropped ones {names} B; held after boot "
+            print(f"  resident modules {kept} B, qstrs left by boot-only ones {names} B; held after boot "
                   f"{held.get(1, 0)} B, of which the virtual board alone (simboot, fakes) {alone} B and the "
                   f"firmware {held.get(1, 0) - alone} B; `sim` adds FAKES_HEAP = {vb.sim.FAKES_HEAP} B to the "
                   f"modeled heap for the virtual board's part", flush=True)
