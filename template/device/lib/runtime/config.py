@@ -131,30 +131,29 @@ def load(*rules):
 
 
 def _load(rules):
+    missing = False
     try:
         conf, problem = _read(PATH, rules)
     except OSError:
-        conf, problem = None, "no config.json"
-    if conf is None:
-        # An interrupted save may have left a good config.json.tmp.
-        try:
-            conf, _ = _read(TMP, rules)
-        except OSError:
-            pass
-        if conf is not None:
-            if problem != "no config.json":
-                _keep_aside()
-            _remove(PATH)  # FAT cannot rename over an existing file
-            os.rename(TMP, PATH)
-            return conf, None
+        conf, problem, missing = None, "no config.json", True
+    if conf is not None:
         _remove(TMP)
-        if problem == "no config.json" and not rules[1]:  # nothing required: the defaults do
-            return dict(rules[0]), None
-        if problem != "no config.json":
-            _keep_aside()
-            problem += " (kept as %s)" % BAD
-        return None, problem
-    _remove(TMP)
+        return conf, None
+    # An interrupted save may have left a good config.json.tmp.
+    try:
+        conf = _read(TMP, rules)[0]
+    except OSError:
+        pass
+    if conf is None:
+        _remove(TMP)
+        if missing:  # nothing to set aside; while no setting is required, the defaults do
+            return (None, problem) if rules[1] else (dict(rules[0]), None)
+    if not missing:
+        _keep_aside()  # the refused config.json, as config.json.bad
+    if conf is None:
+        return None, problem + " (kept as %s)" % BAD
+    _remove(PATH)  # FAT cannot rename over an existing file
+    os.rename(TMP, PATH)
     return conf, None
 
 
