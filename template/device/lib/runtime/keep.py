@@ -5,7 +5,7 @@
 # (its default applies) and named; config.json.bad keeps it as it was.
 import json
 
-from runtime import config, schema, target
+from runtime import config, target
 
 
 def last():
@@ -22,6 +22,8 @@ def last():
 
 def fields(last):
     # A field of the page per required app setting: (key, secret, set in last).
+    from runtime import schema  # the build's rules: loaded for this call (and save's) only
+
     return [(k, k in schema.SECRETS, bool(last.get(k))) for k in schema.REQUIRED if k != "wifi_ssid"]
 
 
@@ -44,6 +46,8 @@ def save(old, form):
     # The form saved as config.json over old's settings: (settings, names left out,
     # None), or (None, None, problem) when the board would refuse it. OSError (a
     # full flash) is the caller's to report.
+    from runtime import schema
+
     rules = config.rules(target, schema)
     conf, dropped = merge(old, form, rules)
     problem = config.parse(json.dumps(conf).encode(), *rules)[1]  # the board's check of these very bytes
