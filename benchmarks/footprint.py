@@ -23,6 +23,11 @@ and the fakes, in ROM on a board) beside the FAKES_HEAP that `sim` adds to the m
 and, as the floor, the smallest heap of a bare interpreter running an empty main.py, and beside
 it the same interpreter running an empty coroutine with asyncio.run(): what asyncio itself costs.
 
+Near its smallest heap a run passes or fails by how the heap happens to be laid out (the unix
+port's collector is conservative, and a setup page's buffers need contiguous room): the
+smallest-heap figures move by 1-3 KB from run to run, the setup column most. Compare several
+runs, and the held figures, which do not move.
+
 Run: python benchmarks/footprint.py [board ...]
 """
 import http.client
