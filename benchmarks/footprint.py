@@ -14,8 +14,19 @@ For each board's rendering (Wi-Fi where the board has it, file logging on) it pr
   - vb floor: the smallest heap of the virtual board without firmware (simboot and the fakes of
     machine/network imported by an empty main.py), and firmware: the 100-tick .mpy figure less
     that floor, the share a board (whose machine and network are in ROM) would spend;
+then, per board, what each module of the firmware holds: the heap it takes when imported in the
+firmware's order (a module's figure leaves out what the modules before it hold), the names it
+interns (qstrs: never freed, even when the module is dropped) and whether it is still resident
+after boot (normal mode, tick 1); the objects the running firmware holds besides (log buffer,
+ctx, Wi-Fi link) are the rest of the held figure. Last, what the virtual board alone holds (simboot
+and the fakes, in ROM on a board) beside the FAKES_HEAP that `sim` adds to the modeled heap for it;
 and, as the floor, the smallest heap of a bare interpreter running an empty main.py, and beside
 it the same interpreter running an empty coroutine with asyncio.run(): what asyncio itself costs.
+
+Near its smallest heap a run passes or fails by how the heap happens to be laid out (the unix
+port's collector is conservative, and a setup page's buffers need contiguous room): the
+smallest-heap figures move by 1-3 KB from run to run, the setup column most. Compare several
+runs, and the held figures, which do not move.
 
 Run: python benchmarks/footprint.py [board ...]
 """
@@ -147,6 +158,56 @@ class VirtualBoard:
 
             return bisect(ok, 256, 65536)
 
+    def modules(self):
+        """[(module, heap, qstrs, qstr bytes, resident after boot)]: what each firmware module holds."""
+        port = CATALOGUE[self.board]["port"]
+        build = self.builds[False]
+        order = [name.format(port=port) for name in ORDER]
+        found = {"asyncio", "app"}
+        for path in build.rglob("*.mpy"):
+            parts = path.relative_to(build).with_suffix("").parts
+            parts = parts[1:] if parts[0] == "lib" else parts
+            found.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+        names = [n for n in order if n in found] + sorted(set(found) - set(order) - {"drivers.linux"})
+        names = [n for n in names if not (n.startswith("drivers.") and n.split(".")[1] not in ("gpio", port))]
+        with tempfile.TemporaryDirectory() as flash:
+            flash = Path(flash)
+            self.sim.install(build, flash)
+            (flash / "config.json").write_text(json.dumps({"wifi_ssid": "bench"}))
+            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok")
+            script = MODULES.format(network=", network" if CATALOGUE[self.board]["wifi"] else "", names=names)
+            out = subprocess.run([self.micropython, "-X", "heapsize=256K", "-c", script], cwd=flash, env=env,
+                                 capture_output=True, text=True, timeout=60).stdout
+            (flash / "app.py").write_text(RESIDENT)
+            env = self.sim.vm_env(self.board, 2, "PWRON_RESET", False, "ok")
+            boot = subprocess.run([self.micropython, "-X", "heapsize=256K", "-c", "import simboot"], cwd=flash,
+                                  env=env, capture_output=True, text=True, timeout=60).stdout
+        resident = set()
+        for line in boot.splitlines():
+            if line.startswith("bench: resident"):
+                resident = set(line.split()[2:])
+        rows, last = [], None
+        for line in out.splitlines():
+            if line.startswith("bench: module"):
+                name, alloc = line.split()[2], int(line.split()[3])
+            elif line.startswith("qstr pool:"):
+                fields = dict(f.strip().split("=") for f in line.split(":", 1)[1].split(","))
+                now = (alloc, int(fields["n_qstr"]), int(fields["n_total_bytes"]))
+                if last:
+                    rows.append((name, now[0] - last[0], now[1] - last[1], now[2] - last[2], name in resident))
+                last = now
+        return rows
+
+    def held_alone(self):
+        """What the virtual board holds without firmware (simboot, the fakes): bytes after a collect."""
+        fakes = "machine, network" if CATALOGUE[self.board]["wifi"] else "machine"
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "main.py").write_text(f"import {fakes}\nimport gc\ngc.collect()\nprint('held', gc.mem_alloc())\n")
+            env = self.sim.vm_env(self.board, 0, "PWRON_RESET", False, "ok")
+            out = subprocess.run([self.micropython, "-X", "heapsize=256K", "-c", "import simboot"], cwd=tmp, env=env,
+                                 capture_output=True, text=True)
+        return int(out.stdout.split()[1])
+
     def fakes(self):
         fakes = "machine, network" if CATALOGUE[self.board]["wifi"] else "machine"  # no network on a plain Pico
         script = (f"import gc; gc.collect(); a = gc.mem_alloc(); import {fakes}; gc.collect(); "
@@ -156,6 +217,50 @@ class VirtualBoard:
             out = subprocess.run([self.micropython, "-X", "heapsize=256K", "-c", script], env=env, cwd=tmp,
                                  capture_output=True, text=True)
         return int(out.stdout.split()[-1])
+
+
+# The firmware's modules in the order it imports them (a module first, then those importing it);
+# any other module of the build follows, in name order.
+ORDER = ["runtime", "runtime.target", "runtime.log", "runtime.jsonscan", "runtime.schema", "runtime.config", "runtime.safety",
+         "runtime.startup", "drivers", "drivers.gpio", "drivers.{port}", "drivers.linux", "runtime.net",
+         "runtime.heartbeat", "app", "asyncio", "runtime.tasks", "runtime.keep", "runtime.setup_page",
+         "runtime.setup_form", "runtime.provision"]
+MODULES = """import gc, micropython, sys
+import simos, simsys, simtime
+sys.modules["os"], sys.modules["time"], sys.modules["sys"] = simos, simtime, simsys
+def mark(name):
+    gc.collect()
+    print("bench: module", name, gc.mem_alloc())
+    micropython.qstr_info()
+mark("-")
+import machine{network}
+mark("fakes")
+for name in {names!r}:
+    __import__(name)
+    mark(name)
+"""
+RESIDENT = """import gc, sys
+def setup(ctx):
+    pass
+def loop(ctx):
+    if ctx.tick == 1:
+        print("bench: resident", " ".join(sorted(sys.modules)))
+"""
+
+
+SETUP_ONLY = ("runtime.keep", "runtime.setup_page", "runtime.setup_form", "runtime.provision")
+ASYNC_ONLY = ("asyncio", "runtime.tasks")
+
+
+def when(name, resident):
+    """When a module of the table is in memory."""
+    if resident or name == "fakes":
+        return "resident"
+    if name in SETUP_ONLY:
+        return "setup mode only"
+    if name in ASYNC_ONLY:
+        return "async apps only"
+    return "boot only (dropped; its qstrs stay)"
 
 
 def bisect(ok, lo, hi, step=64):
@@ -203,6 +308,17 @@ def main(boards):
                   f"{first if first is not None else '-':>7} {asynced or 'fails':>7} "
                   f"{asynced - mpy if asynced and mpy else '-':>7} "
                   f"{CATALOGUE[board]['heap_kib'] * 1024:>8}", flush=True)
+            table = vb.modules()
+            print(f"  {'module':<22} {'heap':>7} {'qstrs':>6} {'qstr B':>7} {'code+objects':>12}  after boot")
+            for name, heap, qstrs, qbytes, resident in table:
+                print(f"  {name:<22} {heap:>7} {qstrs:>6} {qbytes:>7} {heap - qbytes:>12}  {when(name, resident)}")
+            kept = sum(row[1] for row in table if row[4])
+            names = sum(row[3] for row in table if when(row[0], row[4]).startswith("boot"))
+            alone = vb.held_alone()
+            print(f"  resident modules {kept} B, qstrs left by boot-only ones {names} B; held after boot "
+                  f"{held.get(1, 0)} B, of which the virtual board alone (simboot, fakes) {alone} B and the "
+                  f"firmware {held.get(1, 0) - alone} B; `sim` adds FAKES_HEAP = {vb.sim.FAKES_HEAP} B to the "
+                  f"modeled heap for the virtual board's part", flush=True)
             sys.path.pop(0)
             for name in [m for m in sys.modules if m == "tools" or m.startswith("tools.")]:
                 del sys.modules[name]

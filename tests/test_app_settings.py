@@ -64,8 +64,10 @@ def tools_of(project):
 
 
 def target_of(project, build=None):
-    facts = {}
-    exec((build or tools_of(project).build).target_source("rp2_pico_w"), facts)  # noqa: S102 (our build output)
+    """The build's runtime/target and runtime/schema in one namespace."""
+    build, facts = build or tools_of(project).build, {}
+    for source in (build.target_source("rp2_pico_w"), build.schema_source("rp2_pico_w")):
+        exec(source, facts)  # noqa: S102 (our build output)
     return types.SimpleNamespace(**facts)
 
 
@@ -91,7 +93,7 @@ def test_the_build_merges_the_apps_settings_and_the_board_checks_them(project):
         from runtime import config
     finally:
         sys.path.pop(0)
-    rules = config.rules(target)
+    rules = config.rules(target, target)
     good = {"wifi_ssid": "home", "mqtt_server": "broker.local"}
     conf, problem = config.check(good, *rules)
     assert problem is None and conf["mqtt_port"] == 1883 and conf["units"] == "metric"
@@ -248,5 +250,5 @@ def test_a_plain_pico_has_no_wifi_settings_ships_no_wifi_code_and_starts_on_defa
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr
     assert "setup mode" not in out.stdout and "app: tick 10" in out.stdout
     runtime = {p.name for p in (flash / "lib" / "runtime").iterdir()}
-    assert "heartbeat.mpy" in runtime and not runtime & {"net.mpy", "provision.mpy", "setup_form.mpy"}
+    assert "heartbeat.mpy" in runtime and not runtime & {"net.mpy", "provision.mpy", "setup_form.mpy", "setup_page.mpy"}
     assert not (flash / "config.json").exists()

@@ -419,6 +419,8 @@ EXTRA = {
     "helper's package": {"device/boot.py": "import helper\n", "device/lib/tools/__init__.py": "",
                          "device/lib/tools/wait.py": "while True:\n    pass\n"},
     "runtime imports helper": {"device/lib/helper.py": "import sys\nsys.exit()\n"},
+    # boot.py itself loads no driver (startup does, from main.py): one that does reaches every port's.
+    "driver imports network": {"device/boot.py": 'import sys\n__import__("drivers." + sys.platform)\n'},
     "relative import": {"device/boot.py": "import pkg\n", "device/lib/pkg/__init__.py": "from . import spin\n"},
     "package beside .mpy": {"device/lib/sensor.mpy": b"M\x06"},
     "root hides a lib module": {"device/lib/helper.py": "x = 1\n"},

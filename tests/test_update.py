@@ -392,7 +392,7 @@ def test_update_keeps_the_apps_settings_and_brings_the_runtimes(template_repo, t
     assert (project / "config.json").read_text() == config
     fresh = fresh_copy_like(project, template_repo.path, tmp_path / "fresh")
     assert (project / "config.example.json").read_bytes() == (fresh / "config.example.json").read_bytes()
-    code = ("import json, sys\nfrom tools import build, config_cmd\nsrc = build.target_source(build.PROJECT['boards'][0])\n"
+    code = ("import json, sys\nfrom tools import build, config_cmd\nsrc = build.schema_source(build.PROJECT['boards'][0])\n"
             "facts = {}\nexec(src, facts)\nprint(json.dumps([facts['DEFAULTS'], list(facts['REQUIRED']), "
             "config_cmd.problem(open('config.json', 'rb').read())]))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=120)

@@ -64,21 +64,30 @@ def has_wifi(board):
 
 
 def target_source(board):
-    """runtime/target: this build's board facts and config rules, read by the firmware."""
+    """runtime/target: this build's board facts, read by the firmware (ctx.board)."""
     facts = FACTS[board]
-    wifi = has_wifi(board)
-    defaults, required, ranges, choices, secrets = settings()
-    if not wifi:  # no Wi-Fi in this build: nothing asks for the network's name
-        required = tuple(k for k in required if k != "wifi_ssid")
     values = {
         "PROJECT": PROJECT["project"], "BOARD": board, "LABEL": facts["label"], "LED": facts["led"],
         "LED_ACTIVE_LOW": facts["led_active_low"], "BUTTON": facts["button"], "WDT_MAX_MS": facts["wdt_max_ms"],
-        "WIFI": wifi, "COUNTRY": PROJECT["country"], "WATCHDOG": PROJECT["watchdog"],
+        "WIFI": has_wifi(board), "COUNTRY": PROJECT["country"], "WATCHDOG": PROJECT["watchdog"],
         "LOG_LEVEL": PROJECT["log_level"], "LOG_FILE": PROJECT["log_file"],
         "LOG_MAX_BYTES": PROJECT["log_max_bytes"], "LOG_BACKUPS": PROJECT["log_backups"],
-        "DEFAULTS": defaults, "REQUIRED": required, "RANGES": ranges, "CHOICES": choices, "SECRETS": secrets,
     }
-    lines = ["# Written by `python -m tools build`: this build's board facts and config rules."]
+    return _module("this build's board facts", values)
+
+
+def schema_source(board):
+    """runtime/schema: what config.json may hold, read by the firmware's validator at boot and by the
+    setup page (then dropped: the validated settings are ctx.config)."""
+    defaults, required, ranges, choices, secrets = settings()
+    if not has_wifi(board):  # no Wi-Fi in this build: nothing asks for the network's name
+        required = tuple(k for k in required if k != "wifi_ssid")
+    values = {"DEFAULTS": defaults, "REQUIRED": required, "RANGES": ranges, "CHOICES": choices, "SECRETS": secrets}
+    return _module("the config rules: defaults, required keys, ranges, choices, secrets", values)
+
+
+def _module(what, values):
+    lines = [f"# Written by `python -m tools build`: {what}."]
     lines += [f"{k} = {v!r}" for k, v in values.items()]
     return "\n".join(lines) + "\n"
 
@@ -129,7 +138,7 @@ def compile_mpy(src, dst, name, march=None):
 
 
 def plan(board, as_py):
-    """{path in the build: source file, or the text of runtime/target} for this board's build."""
+    """{path in the build: source file, or the text of runtime/target or schema} for this board's build."""
     stray = sorted(p.name for p in DEVICE.glob("config.json*"))
     if stray:  # it would replace the board's config unchecked: the project root is its place
         raise Failure(f"device/{stray[0]} would be copied over the board's config.json: move it to the "
@@ -141,6 +150,7 @@ def plan(board, as_py):
     for src, rel in data_files():
         files[rel.as_posix()] = src
     files["lib/runtime/target." + ("py" if as_py else "mpy")] = target_source(board)
+    files["lib/runtime/schema." + ("py" if as_py else "mpy")] = schema_source(board)
     files["boot.py"] = boot_source(board)
     return files
 
@@ -172,7 +182,7 @@ def build(board, as_py=False):
         if made.get(rel) == new[rel] and dst.is_file():
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(what, str):  # runtime/target, generated
+        if isinstance(what, str):  # runtime/target or schema, generated
             src = dst.with_suffix(".py")
             src.write_text(what)
             if dst.suffix == ".mpy":

@@ -74,11 +74,13 @@ def required():
 
 
 def target(board=None):
-    """The board's runtime/target, as `build` writes it: its defaults, required keys, watchdog."""
+    """The board's runtime/target and runtime/schema in one, as `build` writes them: its watchdog,
+    defaults, required keys ..."""
     from . import build
 
     facts = {}
-    exec(build.target_source(board or BOARDS[0]), facts)  # our own generated source
+    for source in (build.target_source(board or BOARDS[0]), build.schema_source(board or BOARDS[0])):
+        exec(source, facts)  # our own generated source
     return types.SimpleNamespace(**facts)
 
 
@@ -88,8 +90,9 @@ def problem(data, board=None):
     The firmware's own parse() on the same bytes with the same rules: one validator, so the host
     accepts exactly what the board accepts."""
     config = _runtime_config()
+    facts = target(board)
     try:
-        return config.parse(bytes(data), *config.rules(target(board)))[1]
+        return config.parse(bytes(data), *config.rules(facts, facts))[1]
     except (RecursionError, MemoryError, ValueError) as e:  # parse() should catch them all: a last net
         return f"config.json could not be checked ({e.__class__.__name__})"
 

@@ -113,14 +113,15 @@ def board_verdicts(tmp_path_factory):
     shutil.copytree(ROOT / "device" / "lib" / "runtime", lib / "runtime",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyi"))
     (lib / "runtime" / "target.py").write_text(build.target_source(BOARD))  # what `build` puts on the board
+    (lib / "runtime" / "schema.py").write_text(build.schema_source(BOARD))
     (tmp / "cases.hex").write_text("".join(binascii.hexlify(data).decode() + "\n" for _, data, _ in CASES))
     script = (
         "import binascii, os\n"
-        "from runtime import config, target\n"
+        "from runtime import config, schema, target\n"
         "for line in open('cases.hex'):\n"
         "    with open('config.json', 'wb') as f:\n"
         "        f.write(binascii.unhexlify(line.strip()))\n"
-        "    conf, problem = config.load(*config.rules(target))\n"
+        "    conf, problem = config.load(*config.rules(target, schema))\n"
         "    print('OK' if conf is not None else 'NO ' + problem)\n"
         "    for n in ('config.json', 'config.json.bad', 'config.json.tmp'):\n"
         "        try:\n"

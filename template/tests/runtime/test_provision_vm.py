@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -243,3 +244,35 @@ def test_saving_the_form_writes_config_and_restarts_into_normal_mode(tmp_path):
     assert PASSWORD not in logs, "the Wi-Fi password reached the log"
     if PROJECT["log_file"]:
         assert "setup page: saved network" in logs
+
+
+def test_each_setup_step_holds_its_code_only_for_that_step(tmp_path):
+    # Setup mode's heap is small: the scan and the pages (setup_page), the save (keep, with the
+    # config and jsonscan it imports) are loaded for one call and dropped after it, never held
+    # together with the server (runtime/provision).
+    sys.path.insert(0, str(ROOT))
+    from tools import build
+
+    micropython = shutil.which("micropython") or str(Path(sys.executable).parent / "micropython")
+    lib = tmp_path / "lib"
+    shutil.copytree(ROOT / "device" / "lib" / "runtime", lib / "runtime",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyi"))
+    (lib / "runtime" / "target.py").write_text(build.target_source(BOARD))
+    (lib / "runtime" / "schema.py").write_text(build.schema_source(BOARD))
+    (tmp_path / "config.json").write_text(json.dumps({"wifi_ssid": "home", "wifi_password": PASSWORD}))
+    script = (
+        "import sys\n"
+        "from runtime import provision\n"
+        "held = lambda: sorted(n for n in sys.modules if n.startswith('runtime.'))\n"
+        "before = held()\n"
+        "nets = provision._call('setup_page', 'networks')\n"
+        "last = provision._call('keep', 'last')\n"
+        "print(before == held(), len(nets), last.get('wifi_ssid'), held())\n"
+    )
+    env = {"MICROPYPATH": f"{lib}:{ROOT / 'tools' / 'vm'}", "MPSIM_PORT": PROJECT["facts"][BOARD]["port"]}
+    out = subprocess.run([micropython, "-X", "heapsize=256K", "-c", script], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    same, nets, ssid, *_ = out.stdout.split(" ", 3)
+    assert (nets, ssid) == ("3", "home"), out.stdout  # the virtual board's three made-up networks
+    assert same == "True", f"modules left loaded after the calls: {out.stdout}"

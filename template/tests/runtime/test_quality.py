@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
@@ -26,12 +28,14 @@ def test_type_checker_passes_on_device():
     assert "0 errors" in out.stdout
 
 
-def test_target_stub_declares_what_build_writes():
-    # device/lib/runtime/target.pyi stands in for the module that `tools build` generates.
-    stub = ast.parse((ROOT / "device/lib/runtime/target.pyi").read_text())
+@pytest.mark.parametrize("name", ["target", "schema"])
+def test_generated_module_stubs_declare_what_build_writes(name):
+    # device/lib/runtime/<name>.pyi stands in for the module that `tools build` generates.
+    stub = ast.parse((ROOT / f"device/lib/runtime/{name}.pyi").read_text())
     declared = {node.target.id for node in stub.body if isinstance(node, ast.AnnAssign)}
     for board in BOARDS:
-        written = {node.targets[0].id for node in ast.parse(build.target_source(board)).body}
+        source = getattr(build, f"{name}_source")(board)
+        written = {node.targets[0].id for node in ast.parse(source).body}
         assert declared == written, f"{board}: stub lacks {written - declared}, has extra {declared - written}"
 
 

@@ -56,6 +56,37 @@ def test_save_is_atomic_and_loads_back(tmp_path):
     assert config.load(DEFAULTS, ("wifi_ssid",))[0]["wifi_ssid"] == "home"
 
 
+def test_config_json_is_read_at_its_own_size_not_the_cap(tmp_path, monkeypatch):
+    # A buffer of MAX_BYTES for a 60-byte file was the boot's largest allocation on a small board.
+    import builtins
+
+    from runtime import config
+
+    (tmp_path / "config.json").write_text(json.dumps({"wifi_ssid": "home", "loop_interval_ms": 500}))
+    size = (tmp_path / "config.json").stat().st_size
+    asked = []
+    real_open = builtins.open
+
+    class Recording:
+        def __init__(self, f):
+            self.f = f
+
+        def read(self, n=-1):
+            asked.append(n)
+            return self.f.read(n)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(builtins, "open", lambda *a, **k: Recording(real_open(*a, **k)))
+    conf, problem = config.load(DEFAULTS, ("wifi_ssid",))
+    assert problem is None and conf["loop_interval_ms"] == 500
+    assert asked and all(0 <= n <= size for n in asked), f"read({asked}) of a {size}-byte file"
+
+
 def test_log_never_exceeds_its_bound(tmp_path):
     from runtime.log import Log
 

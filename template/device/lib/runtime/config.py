@@ -1,6 +1,6 @@
 # config.json: the device's settings, checked against the defaults.
 #
-# The defaults come from config.example.json (compiled into runtime/target by
+# The defaults come from config.example.json (compiled into runtime/schema by
 # `python -m tools build`). A key missing from config.json takes its default; a
 # value of the wrong type or out of its range, or a file that is not strict
 # JSON (runtime/jsonscan), means setup mode with a message naming the problem,
@@ -35,12 +35,12 @@ MAX_BYTES = 4096  # a longer config.json is refused: a small board's heap
 MAX_DEPTH = 10  # arrays and objects nested deeper are refused
 
 
-def rules(target):
-    # parse()'s arguments after the data, for a build's runtime/target: the defaults (the
-    # runtime's and the app's), the keys that must not be empty, the watchdog's limit, the
-    # app's ranges and choices, the keys whose values are never shown.
-    return (target.DEFAULTS, target.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None,
-            target.RANGES, target.CHOICES, target.SECRETS)
+def rules(target, schema):
+    # parse()'s arguments after the data, for a build's runtime/target and runtime/schema: the
+    # defaults (the runtime's and the app's), the keys that must not be empty, the watchdog's
+    # limit, the app's ranges and choices, the keys whose values are never shown.
+    return (schema.DEFAULTS, schema.REQUIRED, (target.WDT_MAX_MS or 0) if target.WATCHDOG else None,
+            schema.RANGES, schema.CHOICES, schema.SECRETS)
 
 
 def parse(data, *rules):
@@ -55,7 +55,7 @@ def parse(data, *rules):
     if at >= 0:
         return None, "config.json is not valid JSON (at byte %d)" % at
     try:
-        obj = json.loads(str(data, "utf-8"))
+        obj = json.loads(data)  # bytes: no copy as a str (the scan proved them UTF-8)
     except Exception:  # MemoryError on a small heap
         return None, "config.json could not be parsed in this heap"
     return check(obj, *rules)
@@ -103,10 +103,15 @@ def check(data, defaults, required=(), watchdog_ms=None, ranges=None, choices=No
     return conf, None
 
 
-def _read(path, rules):
+def read(path):
+    # The file's bytes, read at the file's own size (a small file takes a small
+    # buffer), or MAX_BYTES + 1 of them when it is longer: parse() refuses it.
     with open(path, "rb") as f:
-        data = f.read(MAX_BYTES + 1)  # one byte more says "too big"
-    return parse(data, *rules)
+        return f.read(min(os.stat(path)[6], MAX_BYTES + 1))
+
+
+def _read(path, rules):
+    return parse(read(path), *rules)
 
 
 def _remove(path):
@@ -126,30 +131,29 @@ def load(*rules):
 
 
 def _load(rules):
+    missing = False
     try:
         conf, problem = _read(PATH, rules)
     except OSError:
-        conf, problem = None, "no config.json"
-    if conf is None:
-        # An interrupted save may have left a good config.json.tmp.
-        try:
-            conf, _ = _read(TMP, rules)
-        except OSError:
-            pass
-        if conf is not None:
-            if problem != "no config.json":
-                _keep_aside()
-            _remove(PATH)  # FAT cannot rename over an existing file
-            os.rename(TMP, PATH)
-            return conf, None
+        conf, problem, missing = None, "no config.json", True
+    if conf is not None:
         _remove(TMP)
-        if problem == "no config.json" and not rules[1]:  # nothing required: the defaults do
-            return dict(rules[0]), None
-        if problem != "no config.json":
-            _keep_aside()
-            problem += " (kept as %s)" % BAD
-        return None, problem
-    _remove(TMP)
+        return conf, None
+    # An interrupted save may have left a good config.json.tmp.
+    try:
+        conf = _read(TMP, rules)[0]
+    except OSError:
+        pass
+    if conf is None:
+        _remove(TMP)
+        if missing:  # nothing to set aside; while no setting is required, the defaults do
+            return (None, problem) if rules[1] else (dict(rules[0]), None)
+    if not missing:
+        _keep_aside()  # the refused config.json, as config.json.bad
+    if conf is None:
+        return None, problem + " (kept as %s)" % BAD
+    _remove(PATH)  # FAT cannot rename over an existing file
+    os.rename(TMP, PATH)
     return conf, None
 
 

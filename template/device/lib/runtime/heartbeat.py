@@ -167,6 +167,7 @@ def _run(log, hw, conf, reset_cause):
 
     started = app.setup(ctx)
     if started is not None or type(app.loop) is _ASYNC:  # an async app: one asyncio event loop
+        gc.collect()  # asyncio's objects want contiguous room: the boot's garbage out of the way
         from runtime import tasks
 
         tasks.run(ctx, started, app.loop, conf["loop_interval_ms"])  # never returns

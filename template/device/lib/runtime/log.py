@@ -18,7 +18,7 @@ import os
 import sys
 import time
 
-LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")  # a level is its place here: INFO is 1
 
 
 class Log:
@@ -39,24 +39,24 @@ class Log:
 
     @staticmethod
     def level_of(name):
-        return LEVELS.get(name, 20)
+        return LEVELS.index(name) if name in LEVELS else 1
 
     def debug(self, msg, *args):
-        self._log(10, "DEBUG", msg, args)
+        self._log(0, msg, args)
 
     def info(self, msg, *args):
-        self._log(20, "INFO", msg, args)
+        self._log(1, msg, args)
 
     def warning(self, msg, *args):
-        self._log(30, "WARNING", msg, args)
+        self._log(2, msg, args)
 
     def error(self, msg, *args):
-        self._log(40, "ERROR", msg, args)
+        self._log(3, msg, args)
         self.flush()  # now: a reset may follow
 
     def exception(self, msg, exc):
         # The message, then the traceback, on the console and in the file.
-        self._log(40, "ERROR", msg, ())
+        self._log(3, msg, ())
         buf = io.StringIO()
         # MicroPython's StringIO is a stream with getvalue(); its stubs (1.29) say neither.
         sys.print_exception(exc, buf)  # pyright: ignore[reportArgumentType]
@@ -66,13 +66,13 @@ class Log:
             self._append(trace)
         self.flush()  # the traceback reaches the file before any reset
 
-    def _log(self, level, name, msg, args):
+    def _log(self, level, msg, args):
         if level < self.level:
             return
         if args:
             msg = msg % args
         ms = time.ticks_ms()  # an int that wraps; the stubs make it opaque to steer towards ticks_diff()
-        line = "%d.%03d %s %s\n" % (ms // 1000, ms % 1000, name, msg)  # pyright: ignore[reportOperatorIssue]
+        line = "%d.%03d %s %s\n" % (ms // 1000, ms % 1000, LEVELS[level], msg)  # pyright: ignore[reportOperatorIssue]
         print(line, end="")
         if self.path:
             self._append(line)

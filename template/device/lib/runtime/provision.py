@@ -1,25 +1,23 @@
 # Wi-Fi provisioning from a phone: setup mode's access point and web server.
 #
 # An open access point <project>-<6 hex digits of the board's id> serves the
-# setup page (runtime/setup_form.py); the answer is saved to config.json
-# atomically, keeping the other settings (runtime/keep.py), and the board restarts.
+# setup page (runtime/setup_page), reads the form (runtime/setup_form), saves
+# it (runtime/keep) and restarts the board. Each of those modules is loaded for
+# one step and dropped after (runtime.forget): they never share the heap.
 #
-# One client at a time, one request per connection, read into one buffer
-# allocated once: head at most _HEAD_MAX bytes (431), form _BODY_MAX (413), all
-# within _CLIENT_MS, so a slow client cannot hold up the setup loop. Only GET /
-# and POST /save exist: no path reaches the filesystem. Setup mode only.
-import gc
-import json
+# One client at a time, one request per connection, into one buffer: head at
+# most _HEAD_MAX bytes (431), form _BODY_MAX (413), all within _CLIENT_MS. Only
+# GET / and POST /save exist: no path reaches the filesystem.
 import select
 import socket
+import sys
 import time
 
 import machine
 import network
 from micropython import const
 
-from runtime import config, keep, target
-from runtime import setup_form as page
+from runtime import forget, target
 
 _HEAD_MAX = const(1536)  # request line and headers
 _BODY_MAX = const(512)  # the form
@@ -32,12 +30,10 @@ class Portal:
         self.log = log
         self.hw = hw
         self.buf = bytearray(_HEAD_MAX + _BODY_MAX)
-        self.field = bytearray(page.PASSWORD_MAX)
         self.saved = False  # set once config.json is written
-        self.nets = page.networks()
-        self.last = keep.last()
-        # A field per required app setting: (key, secret, set).
-        self.fields = [(k, k in target.SECRETS, bool(self.last.get(k))) for k in target.REQUIRED if k != "wifi_ssid"]
+        self.nets = _call("setup_page", "networks")
+        self.last = _call("keep", "last")
+        self.fields = _call("keep", "fields", self.last)  # (key, secret, set) per required app setting
         uid = machine.unique_id()
         self.name = "%s-%02x%02x%02x" % (target.PROJECT[:24], uid[-3], uid[-2], uid[-1])
         if target.COUNTRY:
@@ -85,7 +81,7 @@ class Portal:
             status, text = self.request(cl)
             if text:  # an error to answer (the pages answer themselves)
                 cl.settimeout(1)
-                page.error_page(cl, status, text)
+                _call("setup_page", "error_page", cl, status, text)
             if status != 200:  # let it read the answer before close() drops what it still sends
                 cl.setblocking(False)
                 deadline = time.ticks_add(time.ticks_ms(), 200)
@@ -93,6 +89,7 @@ class Portal:
                     pass
         finally:
             self.client.unregister(cl)
+            forget("setup_form", "jsonscan")  # what request() loaded
 
     def _read(self, cl, got, limit, deadline):
         # Append what arrives before the deadline to buf[got:limit]; the new end, or -1.
@@ -112,6 +109,8 @@ class Portal:
     def request(self, cl):
         # Answer one request: (200, None) once a page is written, (status, message) for
         # an error page, (0, None) when the client sent nothing.
+        from runtime import setup_form as form
+
         deadline = time.ticks_add(time.ticks_ms(), _CLIENT_MS)
         buf = self.buf
         got, end = 0, -1
@@ -122,16 +121,18 @@ class Portal:
             got = self._read(cl, got, _HEAD_MAX, deadline)
             if got < 0:
                 return (408, "The request did not arrive in time.") if start else (0, None)
-            end = page.blank_line(buf, start, got)
+            end = form.blank_line(buf, start, got)
         try:
-            method, path, length, kind = page.parse_head(buf, end)
+            method, path, length, kind = form.parse_head(buf, end)
         except ValueError:
             return 400, "Not an HTTP request."
         if path == b"/":
             if method != b"GET":
                 return 405, "GET"
+            del form
+            forget("setup_form")  # before the page loads its module
             cl.settimeout(1)
-            page.form_page(cl, self.name, self.nets, self.fields)
+            _call("setup_page", "form_page", cl, self.name, self.nets, self.fields)
             return 200, None
         if path != b"/save":
             return 404, "Nothing here: the setup page is /."
@@ -147,41 +148,36 @@ class Portal:
             got = self._read(cl, got, end + length, deadline)
             if got < 0:
                 return 408, "The form did not arrive in time."
-        form, problem = page.parse_form(bytes(buf[end:end + length]), self.field, [f[0] for f in self.fields])
+        values, problem = form.parse_form(bytes(buf[end:end + length]), bytearray(form.PASSWORD_MAX),
+                                          [f[0] for f in self.fields])
+        del form
+        forget("setup_form")  # before the save loads its modules
         if problem:
             return 400, problem
-        return self.save(cl, form)
+        return self.save(cl, values)
 
     def save(self, cl, form):
-        rules = config.rules(target)
-        conf, dropped = keep.merge(self.last, form, rules)
-        # The board's check of these very bytes: the next boot accepts them.
-        problem = config.parse(json.dumps(conf).encode(), *rules)[1]
-        if problem:
-            return 400, problem
         try:
-            config.save(conf)
+            conf, dropped, problem = _call("keep", "save", self.last, form)
         except OSError as e:  # most often a full flash; an older config.json stays as it was
             self.log.error("setup page: cannot write config.json (OSError %d)", e.errno)
             return 500, "Could not write config.json (OSError %d): is the flash full?" % e.errno
+        if problem:
+            return 400, problem
         self.saved = True
         self.log.info("setup page: saved network %s", conf["wifi_ssid"])
         if dropped:
             self.log.warning("setup page: left out %s (refused; kept in config.json.bad)", ", ".join(dropped))
         cl.settimeout(1)
-        page.saved_page(cl, self.name, conf["wifi_ssid"], dropped)
+        _call("setup_page", "saved_page", cl, self.name, conf["wifi_ssid"], dropped)
         return 200, None
 
 
-def start(log, hw):
-    # The setup loop's wait: Portal.serve, or None when the page cannot be served.
-    gc.collect()  # the buffers below want contiguous room: free what the boot left behind first
+def _call(module, function, *args):
+    # runtime.<module>.<function>(*args), with that module and whatever it imports
+    # loaded for this call only: setup mode's heap never holds two steps' code.
+    before = list(sys.modules)
     try:
-        return Portal(log, hw).serve
-    except OSError as e:
-        log.error("setup page: cannot start (OSError %d); use python -m tools config --push", e.errno)
-    except MemoryError:
-        gc.collect()
-        log.error("setup page: not enough memory (%d bytes free); use python -m tools config --push",
-                  gc.mem_free())
-    return None
+        return getattr(__import__("runtime." + module, None, None, (function,)), function)(*args)
+    finally:
+        forget(*[name[8:] for name in sys.modules if name not in before and name.startswith("runtime.")])

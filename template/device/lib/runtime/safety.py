@@ -5,22 +5,12 @@
 # those two first), or the app crashed in the last few boots before it ran stably
 # (decide(), called by boot.py).
 import os
-import sys
 
 from micropython import const
 
 from runtime import CRASH_COUNT
 
 _MAX_CRASH_BOOTS = const(3)
-_driver = None
-
-
-def driver():
-    # The hardware driver of this port: drivers/<sys.platform>/ (linux is the virtual board).
-    global _driver
-    if _driver is None:
-        _driver = __import__("drivers." + sys.platform, None, None, ("led",))
-    return _driver
 
 
 def exists(path):

@@ -1,8 +1,7 @@
 # Types of runtime/target, the module `python -m tools build` writes into each build
-# (tools/build.py: target_source): this board's facts and the config defaults. It is not in
-# device/, so the type checker and the editor read these declarations instead.
-from typing import Any
-
+# (tools/build.py: target_source): this board's facts (the config rules are in
+# runtime/schema). It is not in device/, so the type checker and the editor read these
+# declarations instead.
 PROJECT: str
 BOARD: str
 LABEL: str
@@ -17,8 +16,3 @@ LOG_LEVEL: str
 LOG_FILE: str | None
 LOG_MAX_BYTES: int
 LOG_BACKUPS: int
-DEFAULTS: dict[str, Any]
-REQUIRED: tuple[str, ...]
-RANGES: dict[str, tuple[float, float]]
-CHOICES: dict[str, tuple[Any, ...]]
-SECRETS: tuple[str, ...]
