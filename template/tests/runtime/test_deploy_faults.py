@@ -86,7 +86,9 @@ class FakeChip:
 
         class WDT:
             def __init__(self, id=0, timeout=5000):
-                if FACTS[BOARD]["wdt_max_ms"] and timeout > FACTS[BOARD]["wdt_max_ms"]:
+                if FACTS[BOARD]["wdt_fixed"]:  # the ESP8266's: WDT() takes no timeout, it is fixed
+                    timeout = FACTS[BOARD]["wdt_max_ms"]
+                elif FACTS[BOARD]["wdt_max_ms"] and timeout > FACTS[BOARD]["wdt_max_ms"]:
                     raise ValueError(f"timeout exceeds {FACTS[BOARD]['wdt_max_ms']}")
                 chip.check()
                 chip.wdt_ms, chip.fed = timeout, chip.now
