@@ -245,3 +245,84 @@ def test_probing_a_name_the_port_lacks_does_not_load_the_buses():
     out = vm("import sys, machine\nprint(getattr(machine, 'HARD_RESET', None), '_periph' in sys.modules)\n"
              "machine.I2C\nprint('_periph' in sys.modules)\n", "rp2")
     assert out.split("\n")[:2] == ["None False", "True"]
+
+
+def vm_with_models(tmp_path, models, state, code):
+    """Run code in the VM with a user's device models (sim/devices.py, loaded as sim_devices) and
+    the host's readings (state.json)."""
+    (tmp_path / "sim_devices.py").write_text(models)
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    out = subprocess.run(["micropython", "-c", code], capture_output=True, text=True, timeout=30,
+                         env=dict(os.environ, MICROPYPATH=f"{VM}:{tmp_path}", MPSIM_PORT="rp2",
+                                  MPSIM_PIPE="/dev/null", MPSIM_STATE=str(tmp_path / "state.json")))
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out.stdout.split("\n")
+
+
+def test_two_spi_devices_share_a_bus_each_selected_by_its_chip_select(tmp_path):
+    models = ("from _periph import Device, attach, level\n"
+              "class Chip(Device):\n"
+              "    def __init__(self, tag):\n        self.tag, self.heard = tag, b''\n"
+              "    def transfer(self, out):\n        self.heard += out\n        return bytes([self.tag]) * len(out)\n"
+              "flash = attach(Chip(0x11), spi=17)\n"
+              "adc = attach(Chip(0x22), spi=18)\n")
+    got = vm_with_models(tmp_path, models, {}, (
+        "import machine, sim_devices as d\n"
+        "fcs = machine.Pin(17, machine.Pin.OUT, value=1)\n"
+        "spi = machine.SPI(0, baudrate=1000000)\n"
+        "acs = machine.Pin(18, machine.Pin.OUT, value=1)\n"
+        "print(spi.read(2))\n"  # nobody selected: MISO floats high
+        "fcs(0); print(spi.read(2, 0x9f)); fcs(1)\n"
+        "acs(0); buf = bytearray(3); spi.write_readinto(b'abc', buf); print(bytes(buf)); acs(1)\n"
+        "print(d.flash.heard, d.adc.heard)\n"))
+    assert got[:4] == ["b'\\xff\\xff'", "b'\\x11\\x11'", "b'\"\"\"'", "b'\\x9f\\x9f' b'abc'"]
+
+
+def test_time_pulse_us_times_a_pulse_on_the_virtual_clock_with_the_chips_timeouts(tmp_path):
+    # A sonar model answers each trigger with an echo (pulse()); pin 13's pulse comes from the
+    # test's readings (state.json "pulses"); pin 11 carries none.
+    models = ("from _periph import Device, attach, pulse\n"
+              "class Sonar(Device):\n"
+              "    def update(self, state):\n        self.cm = state.get('distance_cm', 100)\n"
+              "    def ping(self):\n        pulse(12, self.cm * 58, 1, 450)\n"
+              "sonar = attach(Sonar())\n")
+    state = {"distance_cm": 20, "pins": {"12": 0}, "pulses": {"13": {"width_us": 580, "after_us": 100}}}
+    got = vm_with_models(tmp_path, models, state, (
+        "import machine, simtime as time, sim_devices as d\n"
+        "P = machine.Pin\n"
+        "echo, t0 = P(12, P.IN), time.ticks_us()\n"
+        "d.sonar.ping(); w = machine.time_pulse_us(echo, 1, 30000)\n"
+        "print(w, time.ticks_diff(time.ticks_us(), t0) >= 450 + w)\n"
+        "print(machine.time_pulse_us(echo, 1, 30000))\n"  # no ping, no echo: the pin stays low (its "pins" level)
+        "p = P(13, P.IN)\n"
+        "print(machine.time_pulse_us(p, 1, 1000), machine.time_pulse_us(p, 1, 50),"
+        " machine.time_pulse_us(p, 1, 300), machine.time_pulse_us(p, 0, 1000))\n"
+        "t0 = time.ticks_ms()\n"
+        "print(machine.time_pulse_us(P(11, P.IN), 1, 2000000), machine.time_pulse_us(P(11, P.IN), 0, 1000),"
+        " time.ticks_diff(time.ticks_ms(), t0) >= 2001)\n"))
+    assert got[0] == "1160 True"  # 20 cm: 1160 us, and the clock moved past the echo
+    assert got[1] == "-2"  # waited for a pulse that never came
+    # 580 us; 50 us: still waiting (-2); 300 us: the pulse outlasts it (-1); a low pulse: 100 us
+    assert got[2] == "580 -2 -1 100"
+    # the idle pin reads high (its pull-up): a high pulse never ends (-1), a low one never starts (-2)
+    assert got[3] == "-1 -2 True"
+
+
+def test_readings_change_from_a_tick_on_and_an_input_pin_toggles_mid_run(tmp_path):
+    models = ("from _periph import I2CDevice, attach\n"
+              "class Temp(I2CDevice):\n"
+              "    def update(self, state):\n        self.regs[0] = int(state.get('temperature', 0))\n"
+              "attach(Temp(), i2c=0x48)\n")
+    state = {"temperature": 20, "pins": {"14": 1, "15": 1},
+             "from_tick": {"2": {"temperature": 35, "pins": {"14": 0}}, "4": {"pins": {"14": 1}}}}
+    got = vm_with_models(tmp_path, models, state, (
+        "import machine\n"
+        "i2c = machine.I2C(0)\n"
+        "seen = []\n"
+        "b = machine.Pin(14, machine.Pin.IN)\n"
+        "b.irq(lambda p: seen.append(machine._ticks), machine.Pin.IRQ_FALLING)\n"
+        "for n in range(5):\n"
+        "    print(machine._ticks, i2c.readfrom_mem(0x48, 0, 1)[0], b.value(), machine.Pin(15).value())\n"
+        "    machine.sim_idle(0)\n"
+        "print(seen)\n"))
+    assert got[:6] == ["0 20 1 1", "1 20 1 1", "2 35 0 1", "3 35 0 1", "4 35 1 1", "[2]"]

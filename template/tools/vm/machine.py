@@ -148,7 +148,7 @@ class Pin(PinBase):
         if pull != -1:
             self._pull = pull
         if value is not None:
-            self._v = 1 if value else 0
+            self.value(value)
 
     def value(self, v=None):
         if v is None:
@@ -159,6 +159,8 @@ class Pin(PinBase):
         if _PINLOG and v != self._v:  # MPSIM_PINLOG=1: each change, with the ms it happened at
             print("sim: pin %s %d at %d ms" % (self.id, v, time.ticks_ms()))
         self._v = v
+        if "_periph" in sys.modules:  # the device models see it (a chip select)
+            sys.modules["_periph"]._out(self)
 
     def __call__(self, v=None):
         return self.value(v)
