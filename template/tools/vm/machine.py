@@ -44,11 +44,11 @@ def sim_idle(ms):
     global _ticks
     _ticks += 1
     _tell(b"t\n")  # a constant: no heap per tick
+    if "_periph" in sys.modules:  # the models see the tick (the last one too: a display saves its frame)
+        sys.modules["_periph"]._tick()
     if _limit and _ticks >= _limit:
         print("sim: %d ticks done" % _ticks)
         _end(0)
-    if "_periph" in sys.modules:
-        sys.modules["_periph"]._tick()
     time.sleep_ms(ms)
 
 
