@@ -180,6 +180,7 @@ def save_png(path, rows):
 
     header = struct.pack(">IIBBBBB", len(rows[0]), len(rows), 8, 0, 0, 0, 0)  # 8-bit greyscale
     pixels = b"".join(b"\x00" + bytes(row) for row in rows)  # each row unfiltered
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(pixels))
                            + chunk(b"IEND", b""))
 
