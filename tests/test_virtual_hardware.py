@@ -326,3 +326,165 @@ def test_readings_change_from_a_tick_on_and_an_input_pin_toggles_mid_run(tmp_pat
         "    machine.sim_idle(0)\n"
         "print(seen)\n"))
     assert got[:6] == ["0 20 1 1", "1 20 1 1", "2 35 0 1", "3 35 0 1", "4 35 1 1", "[2]"]
+
+
+STATION_APP = '''# A weather station: a BME280-like sensor on I2C, an MCP3008-like ADC chip and an FRAM on one
+# SPI bus (chip selects 17 and 20), a fan on PWM, the battery on an ADC pin, a button, a sonar
+# (time_pulse_us) and a 1 s Timer.
+import time
+
+from machine import ADC, I2C, PWM, SPI, Pin, Timer, time_pulse_us
+
+i2c = I2C(0, scl=Pin(5), sda=Pin(4))
+spi = SPI(0, baudrate=1000000, sck=Pin(18), mosi=Pin(19), miso=Pin(16))
+soil_cs = Pin(17, Pin.OUT, value=1)
+fram_cs = Pin(20, Pin.OUT, value=1)
+fan = PWM(Pin(15), freq=25000, duty_u16=0)
+battery = ADC(Pin(26))
+button = Pin(14, Pin.IN, Pin.PULL_UP)
+trig, echo = Pin(10, Pin.OUT, value=0), Pin(11, Pin.IN)
+seconds = [0]
+presses = [0]
+buf = bytearray(3)
+
+
+def _second(t):
+    seconds[0] += 1
+
+
+def _pressed(p):
+    presses[0] += 1
+
+
+def setup(ctx):
+    Timer(-1, period=1000, mode=Timer.PERIODIC, callback=_second)
+    button.irq(_pressed, Pin.IRQ_FALLING)
+    ctx.log.info("station: sensor 0x%x on %s", i2c.readfrom_mem(0x76, 0xD0, 1)[0], i2c.scan())
+
+
+def soil():  # MCP3008 channel 0: start bit, single-ended channel 0, then 10 bits come back
+    soil_cs(0)
+    spi.write_readinto(b"\\x01\\x80\\x00", buf)
+    soil_cs(1)
+    return (buf[1] & 3) << 8 | buf[2]
+
+
+def store(addr, data):  # FRAM: write enable, then WRITE, a 16-bit address, the bytes
+    fram_cs(0)
+    spi.write(b"\\x06")
+    fram_cs(1)
+    fram_cs(0)
+    spi.write(bytes([2, addr >> 8, addr & 0xFF]) + data)
+    fram_cs(1)
+
+
+def loop(ctx):
+    raw = i2c.readfrom_mem(0x76, 0xFA, 2)
+    t = ((raw[0] << 8 | raw[1]) ^ 0x8000) - 0x8000
+    fan.duty_u16(0 if t < 2500 else min(65535, (t - 2500) * 65535 // 1000))
+    mv = battery.read_u16() * 6600 // 65535  # behind a 1:2 divider
+    trig(1)
+    time.sleep_us(10)
+    trig(0)
+    us = time_pulse_us(echo, 1, 30000)
+    store(0, bytes([ctx.tick]))
+    ctx.log.info("station: %d.%02d C fan %d battery %d mV soil %d distance %s timer %d button %d",
+                 t // 100, t % 100, fan.duty_u16(), mv, soil(), us // 58 if us >= 0 else "none", seconds[0],
+                 presses[0])
+    if mv < 3300:
+        ctx.log.warning("station: battery low (%d mV)", mv)
+'''
+
+STATION_MODELS = '''
+
+class Mcp3008(Device):
+    # An SPI ADC chip: channel 0 reads state.json "soil" (0-1023).
+    def __init__(self):
+        self.value = 0
+
+    def update(self, state):
+        self.value = state.get("soil", 0)
+
+    def transfer(self, out):
+        if len(out) == 3 and out[0] == 1 and out[1] == 0x80:
+            return bytes([0, self.value >> 8 & 3, self.value & 0xFF])
+        return bytes(len(out))
+
+
+class Fram(Device):
+    # An SPI FRAM (64 bytes here): WREN, then WRITE addr16 data; saved to fram.bin at each tick.
+    def __init__(self):
+        self.mem, self.wel, self.dirty = bytearray(64), False, False
+
+    def transfer(self, out):
+        if out[:1] == b"\\x06":
+            self.wel = True
+        elif out[:1] == b"\\x02" and self.wel and len(out) > 3:
+            a = out[1] << 8 | out[2]
+            self.mem[a:a + len(out) - 3] = out[3:]
+            self.wel, self.dirty = False, True
+        return bytes(len(out))
+
+    def tick(self):
+        if self.dirty:
+            self.dirty = False
+            with open(_here() + "fram.bin", "wb") as f:
+                f.write(self.mem)
+
+
+attach(Mcp3008(), spi=17)
+attach(Fram(), spi=20)
+'''
+
+STATION_TESTS = '''from conftest import PROJECT
+
+
+def station(run):
+    return [line.split("station: ")[1] for line in run.console if "station: " in line and " C fan " in line]
+
+
+def test_a_hot_day_runs_the_fan_at_full_speed(firmware):
+    echo = {"after_us": 450, "width_us": 20 * 58}  # an object 20 cm away
+    run = firmware(ticks=3, state={"temperature": 36.0, "adc": {"26": 40000}, "soil": 612, "pulses": {"11": echo}})
+    assert run.rc == 0, run
+    assert any("station: sensor 0x60 on [60, 118]" in line for line in run.console), run
+    last = station(run)[-1]
+    assert last.startswith("36.00 C fan 65535 battery 4028 mV soil 612 distance 20 timer "), run
+    assert int(last.split("timer ")[1].split()[0]) >= 2, run  # the 1 s Timer on the virtual clock
+    assert (run.sim / "fram.bin").read_bytes()[0] == 2  # the last tick stored its number
+
+
+def test_a_cool_day_stops_the_fan_and_a_low_battery_warns(firmware):
+    run = firmware(ticks=2, state={"temperature": 21.0, "adc": {"26": 30000}})
+    assert run.rc == 0, run
+    assert station(run)[-1].startswith("21.00 C fan 0 battery 3021 mV soil 0 distance none"), run
+    assert any("WARNING station: battery low (3021 mV)" in line for line in run.console), run
+
+
+def test_a_press_of_the_button_at_the_third_tick(firmware):
+    run = firmware(ticks=5, state={"pins": {"14": 1}, "from_tick": {"3": {"pins": {"14": 0}}}})
+    assert run.rc == 0, run
+    assert [int(line.split("button ")[1]) for line in station(run)] == [0, 0, 0, 1, 1], run
+'''
+
+
+def test_a_project_using_buses_and_its_own_device_models_passes_its_tests(tmp_path):
+    # Done-when of the virtual board: a user's app with I2C, SPI (two chips, one bus), PWM, ADC,
+    # a Timer and models of its own, and the user's tests driving them, pass on the virtual board.
+    import copier
+
+    dst = tmp_path / "p"
+    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico"], "wifi": False}, defaults=True, vcs_ref="HEAD",
+                    quiet=True)
+    (dst / "device" / "app.py").write_text(STATION_APP)
+    devices = dst / "sim" / "devices.py"
+    devices.write_text(devices.read_text() + STATION_MODELS)
+    (dst / "tests" / "app" / "test_station.py").write_text(STATION_TESTS)
+    out = subprocess.run([sys.executable, "-m", "pytest", "tests/app", "-v", "-p", "no:cacheprovider"], cwd=dst,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+    for name in ("test_station.py::test_a_hot_day_runs_the_fan_at_full_speed",
+                 "test_station.py::test_a_cool_day_stops_the_fan_and_a_low_battery_warns",
+                 "test_station.py::test_a_press_of_the_button_at_the_third_tick",
+                 "test_devices.py::test_the_fan_follows_the_sensor_and_the_display_shows_it"):
+        assert f"{name} PASSED" in out.stdout, out.stdout  # none skipped
