@@ -4,7 +4,8 @@
 # sim/state.json, which the models see at each tick in update(state), e.g.
 #   {"temperature": 21.5, "pins": {"14": 0}, "adc": {"26": 40000}}
 # ("pins": the level an input pin reads; "adc": what ADC(pin).read_u16() gives).
-# See docs/virtual-board.md. This file is yours: template updates leave it alone.
+# See docs/devices.md (SPI chips by their chip select, UART peers, pulses, readings that
+# change during a run). This file is yours: template updates leave it alone.
 from _periph import Device, I2CDevice, attach  # noqa: F401  (Device: a model on pins or UART)
 
 
