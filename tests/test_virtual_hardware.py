@@ -279,21 +279,23 @@ def test_two_spi_devices_share_a_bus_each_selected_by_its_chip_select(tmp_path):
 
 
 def test_time_pulse_us_times_a_pulse_on_the_virtual_clock_with_the_chips_timeouts(tmp_path):
-    # A sonar model answers each trigger with an echo (pulse()); pin 13's pulse comes from the
-    # test's readings (state.json "pulses"); pin 11 carries none.
+    # A sonar model answers each trigger (the app drives pin 10 high, then low) with an echo on
+    # pin 12 (pulse()); pin 13's pulse comes from the test's readings (state.json "pulses");
+    # pin 11 carries none.
     models = ("from _periph import Device, attach, pulse\n"
               "class Sonar(Device):\n"
               "    def update(self, state):\n        self.cm = state.get('distance_cm', 100)\n"
-              "    def ping(self):\n        pulse(12, self.cm * 58, 1, 450)\n"
-              "sonar = attach(Sonar())\n")
+              "    def pin(self, id, level):\n        if not level:\n            pulse(12, self.cm * 58, 1, 450)\n"
+              "sonar = attach(Sonar(), pins=(10,))\n")
     state = {"distance_cm": 20, "pins": {"12": 0}, "pulses": {"13": {"width_us": 580, "after_us": 100}}}
     got = vm_with_models(tmp_path, models, state, (
         "import machine, simtime as time, sim_devices as d\n"
         "P = machine.Pin\n"
-        "echo, t0 = P(12, P.IN), time.ticks_us()\n"
-        "d.sonar.ping(); w = machine.time_pulse_us(echo, 1, 30000)\n"
+        "trig, echo = P(10, P.OUT), P(12, P.IN)\n"
+        "t0 = time.ticks_us()\n"
+        "trig(1); time.sleep_us(10); trig(0); w = machine.time_pulse_us(echo, 1, 30000)\n"
         "print(w, time.ticks_diff(time.ticks_us(), t0) >= 450 + w)\n"
-        "print(machine.time_pulse_us(echo, 1, 30000))\n"  # no ping, no echo: the pin stays low (its "pins" level)
+        "print(machine.time_pulse_us(echo, 1, 30000))\n"  # no trigger, no echo: the pin stays low (its "pins" level)
         "p = P(13, P.IN)\n"
         "print(machine.time_pulse_us(p, 1, 1000), machine.time_pulse_us(p, 1, 50),"
         " machine.time_pulse_us(p, 1, 300), machine.time_pulse_us(p, 0, 1000))\n"
@@ -432,8 +434,25 @@ class Fram(Device):
                 f.write(self.mem)
 
 
+
+
+class Sonar(Device):
+    # An ultrasonic ranger: each trigger (pin 10 driven low after high) is answered by an echo
+    # on pin 11 as long as the way there and back of state.json "distance_cm" takes.
+    def __init__(self):
+        self.cm = None
+
+    def update(self, state):
+        self.cm = state.get("distance_cm")
+
+    def pin(self, id, level):
+        if not level and self.cm is not None:
+            pulse(11, self.cm * 58, 1, 450)
+
+
 attach(Mcp3008(), spi=17)
 attach(Fram(), spi=20)
+attach(Sonar(), pins=(10,))
 '''
 
 STATION_TESTS = '''from conftest import PROJECT
@@ -444,8 +463,8 @@ def station(run):
 
 
 def test_a_hot_day_runs_the_fan_at_full_speed(firmware):
-    echo = {"after_us": 450, "width_us": 20 * 58}  # an object 20 cm away
-    run = firmware(ticks=3, state={"temperature": 36.0, "adc": {"26": 40000}, "soil": 612, "pulses": {"11": echo}})
+    run = firmware(ticks=3, state={"temperature": 36.0, "adc": {"26": 40000}, "soil": 612, "distance_cm": 20,
+                                   "pins": {"11": 0}})
     assert run.rc == 0, run
     assert any("station: sensor 0x60 on [60, 118]" in line for line in run.console), run
     last = station(run)[-1]

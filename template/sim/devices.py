@@ -6,7 +6,7 @@
 # ("pins": the level an input pin reads; "adc": what ADC(pin).read_u16() gives).
 # See docs/devices.md (SPI chips by their chip select, UART peers, pulses, readings that
 # change during a run). This file is yours: template updates leave it alone.
-from _periph import Device, I2CDevice, attach  # noqa: F401  (Device: a model on pins or UART)
+from _periph import Device, I2CDevice, attach, level, pulse  # noqa: F401  (for models of your own)
 
 
 class TempSensor(I2CDevice):

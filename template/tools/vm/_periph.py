@@ -16,6 +16,7 @@ _uart = {}  # UART id: model
 _pins = {}  # pin id: level set by the host
 _driven = {}  # pin id: the level the app last drove an output pin to (a chip select)
 _queued = {}  # pin id: [(after_us, width_us, level)] pulses models queued with pulse()
+_wired = {}  # pin id: the models that hear the app drive it
 _watched = []  # Pins with an irq handler
 _models = []
 _last = None  # the state file as last read
@@ -25,11 +26,15 @@ state = {}  # the host's readings (sim/state.json), as last read
 
 
 class Device:
-    # A model of a chip: update(state) takes the host's readings, tick() runs at each tick.
+    # A model of a chip: update(state) takes the host's readings, tick() runs at each tick,
+    # pin(id, level) hears the app drive a pin it was attached to with pins=.
     def update(self, state):
         pass
 
     def tick(self):
+        pass
+
+    def pin(self, id, level):
         pass
 
 
@@ -53,9 +58,12 @@ class I2CDevice(Device):
         return out
 
 
-def attach(model, i2c=None, spi=None, uart=None):
+def attach(model, i2c=None, spi=None, uart=None, pins=()):
     # i2c=address; spi=its chip-select pin (selected while the app drives it low), or True for
-    # a bus with one device, always selected; uart=id; a model without any: pins/ADC only.
+    # a bus with one device, always selected; uart=id; pins=(ids): its pin(id, level) hears each
+    # level the app drives them to (a sonar's trigger).
+    for k in pins:
+        _wired.setdefault(str(k), []).append(model)
     if i2c is not None:
         _i2c[i2c] = model
     if uart is not None:
@@ -82,7 +90,10 @@ def pulse(pin_id, width_us, level=1, after_us=0):
 
 
 def _out(pin):  # machine.Pin drove an output (every write: a chip select set before we loaded)
-    _driven[str(pin.id)] = pin._v
+    k = str(pin.id)
+    _driven[k] = pin._v
+    for m in _wired.get(k, ()):
+        m.pin(k, pin._v)
 
 
 def _level(pin):
