@@ -507,3 +507,14 @@ def test_a_project_using_buses_and_its_own_device_models_passes_its_tests(tmp_pa
                  "test_station.py::test_a_press_of_the_button_at_the_third_tick",
                  "test_devices.py::test_the_fan_follows_the_sensor_and_the_display_shows_it"):
         assert f"{name} PASSED" in out.stdout, out.stdout  # none skipped
+
+
+def test_an_app_that_only_reads_a_pin_sees_the_level_a_test_sets(tmp_path):
+    # No bus, no irq: a button polled with value(). Without pins in the readings, nothing loads.
+    code = ("import sys, machine\nb = machine.Pin(14, machine.Pin.IN, machine.Pin.PULL_UP)\nseen = []\n"
+            "for n in range(4):\n    seen.append(b.value())\n    machine.sim_idle(0)\n"
+            "print(seen, '_periph' in sys.modules)\n")
+    got = vm_with_models(tmp_path, "", {"pins": {"14": 1}, "from_tick": {"2": {"pins": {"14": 0}}}}, code)
+    assert got[0] == "[1, 1, 0, 0] True"
+    got = vm_with_models(tmp_path, "", {"temperature": 20}, code)
+    assert got[0] == "[1, 1, 1, 1] False"
