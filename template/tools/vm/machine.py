@@ -33,6 +33,7 @@ def _pins_set():
 
 
 _PINS_SET = _pins_set()
+del _pins_set  # once, at the reset: no heap held for it
 _tell = time._tell  # to `sim`: ticks, watchdog starts and feeds (tools/sim.py Watchdog)
 
 
