@@ -27,7 +27,7 @@ state = {}  # the host's readings (sim/state.json), as last read
 
 class Device:
     # A model of a chip: update(state) takes the host's readings, tick() runs at each tick,
-    # pin(id, level) hears the app drive a pin it was attached to with pins=.
+    # pin(id, level) hears the app change a pin it was attached to with pins=.
     def update(self, state):
         pass
 
@@ -61,7 +61,7 @@ class I2CDevice(Device):
 def attach(model, i2c=None, spi=None, uart=None, pins=()):
     # i2c=address; spi=its chip-select pin (selected while the app drives it low), or True for
     # a bus with one device, always selected; uart=id; pins=(ids): its pin(id, level) hears each
-    # level the app drives them to (a sonar's trigger).
+    # change of level the app drives them to (a sonar's trigger).
     for k in pins:
         _wired.setdefault(str(k), []).append(model)
     if i2c is not None:
@@ -91,9 +91,10 @@ def pulse(pin_id, width_us, level=1, after_us=0):
 
 def _out(pin):  # machine.Pin drove an output (every write: a chip select set before we loaded)
     k = str(pin.id)
-    _driven[k] = pin._v
-    for m in _wired.get(k, ()):
-        m.pin(k, pin._v)
+    was, _driven[k] = _driven.get(k), pin._v
+    if was is not None and was != pin._v:  # an edge: the models wired to the pin hear it
+        for m in _wired.get(k, ()):
+            m.pin(k, pin._v)
 
 
 def _level(pin):

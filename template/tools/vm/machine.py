@@ -163,6 +163,8 @@ class Pin(PinBase):
             self._pull = pull
         if value is not None:
             self.value(value)
+        elif mode == 1:  # an output drives its level from now on (low, unless set before)
+            self.value(self._v)
 
     def value(self, v=None):
         if v is None:
