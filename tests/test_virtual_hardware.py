@@ -265,7 +265,8 @@ def test_two_spi_devices_share_a_bus_each_selected_by_its_chip_select(tmp_path):
               "    def __init__(self, tag):\n        self.tag, self.heard = tag, b''\n"
               "    def transfer(self, out):\n        self.heard += out\n        return bytes([self.tag]) * len(out)\n"
               "flash = attach(Chip(0x11), spi=17)\n"
-              "adc = attach(Chip(0x22), spi=18)\n")
+              "adc = attach(Chip(0x22), spi=18)\n"
+              "rtc = attach(Chip(0x33), spi=19)\n")
     got = vm_with_models(tmp_path, models, {}, (
         "import machine, sim_devices as d\n"
         "fcs = machine.Pin(17, machine.Pin.OUT, value=1)\n"
@@ -274,8 +275,10 @@ def test_two_spi_devices_share_a_bus_each_selected_by_its_chip_select(tmp_path):
         "print(spi.read(2))\n"  # nobody selected: MISO floats high
         "fcs(0); print(spi.read(2, 0x9f)); fcs(1)\n"
         "acs(0); buf = bytearray(3); spi.write_readinto(b'abc', buf); print(bytes(buf)); acs(1)\n"
-        "print(d.flash.heard, d.adc.heard)\n"))
-    assert got[:4] == ["b'\\xff\\xff'", "b'\\x11\\x11'", "b'\"\"\"'", "b'\\x9f\\x9f' b'abc'"]
+        "print(d.flash.heard, d.adc.heard)\n"
+        "rcs = machine.Pin(19, machine.Pin.OUT)\n"  # an output starts low: its chip is selected
+        "print(spi.read(1), d.flash.heard)\n"))
+    assert got[:5] == ["b'\\xff\\xff'", "b'\\x11\\x11'", "b'\"\"\"'", "b'\\x9f\\x9f' b'abc'", "b'3' b'\\x9f\\x9f'"]
 
 
 def test_time_pulse_us_times_a_pulse_on_the_virtual_clock_with_the_chips_timeouts(tmp_path):
