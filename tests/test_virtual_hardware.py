@@ -521,3 +521,18 @@ def test_an_app_that_only_reads_a_pin_sees_the_level_a_test_sets(tmp_path):
     assert got[0] == "[1, 1, 0, 0] True"
     got = vm_with_models(tmp_path, "", {"temperature": 20}, code)
     assert got[0] == "[1, 1, 1, 1] False"
+
+
+def test_the_example_display_takes_commands_a_byte_a_write_as_the_ssd1306_driver_sends(tmp_path):
+    # micropython-lib's ssd1306 driver writes each command byte on its own ([0x80, byte]); a
+    # contrast argument 0x21 must not be taken for the column command.
+    models = (ROOT / "template" / "sim" / "devices.py").read_text()
+    got = vm_with_models(tmp_path, models, {}, (
+        "import machine\ni2c = machine.I2C(0)\n"
+        "for b in (0x81, 0x21, 0x21, 10, 19, 0x22, 1, 2):\n    i2c.writeto(0x3C, bytes([0x80, b]))\n"
+        "i2c.writevto(0x3C, [b'\\x40', bytes(range(1, 21))])\n"
+        "machine.sim_idle(0)\n"
+        "fb = open(%r, 'rb').read()\n"
+        "print(list(fb[128 + 10:128 + 20]), list(fb[256 + 10:256 + 20]), fb[:128] == bytes(128))\n"
+        % str(tmp_path / "display.bin")))
+    assert got[0] == f"{list(range(1, 11))} {list(range(11, 21))} True"
