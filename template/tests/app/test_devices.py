@@ -18,26 +18,31 @@ DEVICES = ROOT / "sim" / "devices.py"
 EXAMPLE_DEVICES = DEVICES.is_file() and "class TempSensor(I2CDevice)" in DEVICES.read_text()
 
 THERMOSTAT = """\
+import framebuf
 from machine import Pin, SoftI2C
 
 i2c = SoftI2C(scl=Pin(5), sda=Pin(4))  # the pins your chips are wired to
-page = bytearray(129)  # a write to the display: 0x40 (frame data), then one page of 8 rows
-page[0] = 0x40
+out = bytearray(1 + 128 * 64 // 8)  # a write to the display: 0x40 (frame data), then the frame
+out[0] = 0x40
+screen = framebuf.FrameBuffer(memoryview(out)[1:], 128, 64, framebuf.MONO_VLSB)  # 8 pages of 8 rows
 
 
 def setup(ctx):
     ctx.log.info("thermostat: sensor chip 0x%x", i2c.readfrom_mem(0x76, 0xD0, 1)[0])
-    i2c.writeto(0x3C, b"\\x00\\x21\\x00\\x7f")  # columns 0-127
-    i2c.writeto(0x3C, b"\\x00\\x22\\x00\\x00")  # page 0: the top 8 rows
+    for byte in (0x21, 0, 127, 0x22, 0, 7):  # the whole screen: columns 0-127, pages 0-7
+        i2c.writeto(0x3C, bytes((0x80, byte)))  # a command byte a write, as the ssd1306 driver does
 
 
 def loop(ctx):
     raw = i2c.readfrom_mem(0x76, 0xFA, 2)
     t = ((raw[0] << 8 | raw[1]) ^ 0x8000) - 0x8000  # hundredths of a degree, signed
-    ctx.log.info("thermostat: %d.%02d C, fan %s", t // 100, t % 100, "on" if t >= 3000 else "off")
-    for x in range(128):  # a bar as long as the temperature in degrees
-        page[1 + x] = 0xFF if x < t // 100 else 0
-    i2c.writeto(0x3C, page)
+    fan = "on" if t >= 3000 else "off"
+    ctx.log.info("thermostat: %d.%02d C, fan %s", t // 100, t % 100, fan)
+    screen.fill(0)
+    screen.text("%d.%02d C" % (t // 100, t % 100), 0, 0)
+    screen.text("fan " + fan, 0, 16)
+    screen.fill_rect(0, 56, t // 100, 8, 1)  # a bar as long as the temperature in degrees
+    i2c.writeto(0x3C, out)
 """
 
 
@@ -53,7 +58,8 @@ def test_the_fan_follows_the_sensor_and_the_display_shows_it(firmware):
 
     # The display's frame buffer: 8 pages of 128 columns, a byte a column, bit 0 the top row.
     frame = (run.sim / "display.bin").read_bytes()
-    assert frame[:31] == b"\xff" * 31 and frame[31] == 0  # a 31-column bar for 31.5 degrees
+    assert frame[7 * 128:7 * 128 + 32] == b"\xff" * 31 + b"\x00"  # the bottom page: a 31-column bar
+    assert any(frame[:128]), "no text on the top rows"
     rows = [[255 * (frame[y // 8 * 128 + x] >> y % 8 & 1) for x in range(128)] for y in range(64)]
     save_png(ROOT / ".sim" / "display.png", rows)  # for a person to look at
     assert (ROOT / ".sim" / "display.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
