@@ -41,18 +41,18 @@ class Display(I2CDevice):
         self.cmd = []  # a command whose arguments are still to come
         self.dirty = False
 
-    def write(self, data):
-        if data[:1] == b"\x40":
+    def write(self, data):  # the app's own buffer: indexed, never copied (a copy costs its heap)
+        if data[0] == 0x40:
             c0, c1, p0, p1 = self.window
-            for b in data[1:]:
-                self.fb[self.page * self.W + self.col] = b
+            for i in range(1, len(data)):
+                self.fb[self.page * self.W + self.col] = data[i]
                 self.col += 1
                 if self.col > c1:
                     self.col, self.page = c0, p0 if self.page >= p1 else self.page + 1
             self.dirty = True
-        elif data[:1] in (b"\x00", b"\x80"):
-            for b in data[1:]:
-                self.cmd.append(b)
+        elif data[0] in (0x00, 0x80):
+            for i in range(1, len(data)):
+                self.cmd.append(data[i])
                 if len(self.cmd) > _ARGS.get(self.cmd[0], 0):
                     self.command(self.cmd)
                     self.cmd = []

@@ -45,11 +45,11 @@ class I2CDevice(Device):
         self.regs = bytearray(size)
         self.ptr = 0
 
-    def write(self, data):
+    def write(self, data):  # data: the app's buffer (bytes, bytearray or memoryview): copy what you keep
         if data:
             self.ptr = data[0]
-            for b in data[1:]:
-                self.regs[self.ptr % len(self.regs)] = b
+            for i in range(1, len(data)):
+                self.regs[self.ptr % len(self.regs)] = data[i]
                 self.ptr += 1
 
     def read(self, n):
@@ -161,11 +161,11 @@ class I2C:
         return sorted(_i2c)
 
     def writeto(self, addr, buf, stop=True):
-        _dev(addr).write(bytes(buf))
+        _dev(addr).write(buf)  # the app's own buffer, not a copy: the chip's heap has none
         return len(buf)
 
     def writevto(self, addr, vector, stop=True):
-        return self.writeto(addr, b"".join(bytes(b) for b in vector), stop)
+        return self.writeto(addr, vector[0] if len(vector) == 1 else b"".join(vector), stop)
 
     def readfrom(self, addr, n, stop=True):
         return _dev(addr).read(n)
