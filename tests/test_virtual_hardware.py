@@ -335,10 +335,10 @@ def test_readings_change_from_a_tick_on_and_an_input_pin_toggles_mid_run(tmp_pat
 
 STATION_APP = '''# A weather station: a BME280-like sensor on I2C, an MCP3008-like ADC chip and an FRAM on one
 # SPI bus (chip selects 17 and 20), a fan on PWM, the battery on an ADC pin, a button, a sonar
-# (time_pulse_us) and a 1 s Timer.
+# (time_pulse_us), a GPS on a UART and a 1 s Timer.
 import time
 
-from machine import ADC, I2C, PWM, SPI, Pin, Timer, time_pulse_us
+from machine import ADC, I2C, PWM, SPI, UART, Pin, Timer, time_pulse_us
 
 i2c = I2C(0, scl=Pin(5), sda=Pin(4))
 spi = SPI(0, baudrate=1000000, sck=Pin(18), mosi=Pin(19), miso=Pin(16))
@@ -348,6 +348,7 @@ fan = PWM(Pin(15), freq=25000, duty_u16=0)
 battery = ADC(Pin(26))
 button = Pin(14, Pin.IN, Pin.PULL_UP)
 trig, echo = Pin(10, Pin.OUT, value=0), Pin(11, Pin.IN)
+gps = UART(1, baudrate=9600, tx=Pin(8), rx=Pin(9))
 seconds = [0]
 presses = [0]
 buf = bytearray(3)
@@ -398,6 +399,9 @@ def loop(ctx):
                  presses[0])
     if mv < 3300:
         ctx.log.warning("station: battery low (%d mV)", mv)
+    fix = gps.readline()
+    if fix and fix.startswith(b"$GPGLL,"):
+        ctx.log.info("station: at %s", fix[7:].split(b",")[0].decode())
 '''
 
 STATION_MODELS = '''
@@ -453,7 +457,27 @@ class Sonar(Device):
             pulse(11, self.cm * 58, 1, 450)
 
 
+
+
+class Gps(Device):
+    # A GPS on UART 1: a $GPGLL sentence a tick, with state.json "latitude" (when set).
+    def __init__(self):
+        self.out, self.lat = b"", None
+
+    def update(self, state):
+        self.lat = state.get("latitude")
+
+    def tick(self):
+        if self.lat is not None:
+            self.out += b"$GPGLL,%s,N\\r\\n" % self.lat.encode()
+
+    def read(self):
+        out, self.out = self.out, b""
+        return out
+
+
 attach(Mcp3008(), spi=17)
+attach(Gps(), uart=1)
 attach(Fram(), spi=20)
 attach(Sonar(), pins=(10,))
 '''
@@ -467,8 +491,9 @@ def station(run):
 
 def test_a_hot_day_runs_the_fan_at_full_speed(firmware):
     run = firmware(ticks=3, state={"temperature": 36.0, "adc": {"26": 40000}, "soil": 612, "distance_cm": 20,
-                                   "pins": {"11": 0}})
+                                   "pins": {"11": 0}, "latitude": "4916.45"})
     assert run.rc == 0, run
+    assert any("station: at 4916.45" in line for line in run.console), run  # the GPS on the UART
     assert any("station: sensor 0x60 on [60, 118]" in line for line in run.console), run
     last = station(run)[-1]
     assert last.startswith("36.00 C fan 65535 battery 4028 mV soil 612 distance 20 timer "), run
@@ -492,7 +517,8 @@ def test_a_press_of_the_button_at_the_third_tick(firmware):
 
 def test_a_project_using_buses_and_its_own_device_models_passes_its_tests(tmp_path):
     # Done-when of the virtual board: a user's app with I2C, SPI (two chips, one bus), PWM, ADC,
-    # a Timer and models of its own, and the user's tests driving them, pass on the virtual board.
+    # a Timer, a UART and models of its own, and the user's tests driving them, pass on the
+    # virtual board.
     import copier
 
     dst = tmp_path / "p"
