@@ -288,7 +288,7 @@ def test_time_pulse_us_times_a_pulse_on_the_virtual_clock_with_the_chips_timeout
     models = ("from _periph import Device, attach, pulse\n"
               "class Sonar(Device):\n"
               "    def update(self, state):\n        self.cm = state.get('distance_cm', 100)\n"
-              "    def pin(self, id, level):\n        if not level:\n            pulse(12, self.cm * 58, 1, 450)\n"
+              "    def pin(self, id, value):\n        if not value:\n            pulse(12, self.cm * 58, 1, 450)\n"
               "sonar = attach(Sonar(), pins=(10,))\n")
     state = {"distance_cm": 20, "pins": {"12": 0}, "pulses": {"13": {"width_us": 580, "after_us": 100}}}
     got = vm_with_models(tmp_path, models, state, (
@@ -452,8 +452,8 @@ class Sonar(Device):
     def update(self, state):
         self.cm = state.get("distance_cm")
 
-    def pin(self, id, level):
-        if not level and self.cm is not None:
+    def pin(self, id, value):
+        if not value and self.cm is not None:
             pulse(11, self.cm * 58, 1, 450)
 
 
@@ -482,10 +482,7 @@ attach(Fram(), spi=20)
 attach(Sonar(), pins=(10,))
 '''
 
-STATION_TESTS = '''from conftest import PROJECT
-
-
-def station(run):
+STATION_TESTS = '''def station(run):
     return [line.split("station: ")[1] for line in run.console if "station: " in line and " C fan " in line]
 
 
@@ -528,9 +525,11 @@ def test_a_project_using_buses_and_its_own_device_models_passes_its_tests(tmp_pa
     devices = dst / "sim" / "devices.py"
     devices.write_text(devices.read_text() + STATION_MODELS)
     (dst / "tests" / "app" / "test_station.py").write_text(STATION_TESTS)
-    out = subprocess.run([sys.executable, "-m", "pytest", "tests/app", "-v", "-p", "no:cacheprovider"], cwd=dst,
-                         capture_output=True, text=True, timeout=600)
+    # Its own tests, with the quality checks of its code (ruff, and the type checker on the stubs).
+    out = subprocess.run([sys.executable, "-m", "pytest", "tests/app", "tests/runtime/test_quality.py", "-v", "-p",
+                          "no:cacheprovider"], cwd=dst, capture_output=True, text=True, timeout=600, env=stubs_env(dst))
     assert out.returncode == 0, out.stdout[-6000:] + out.stderr[-2000:]
+    assert "test_quality.py::test_ruff_passes PASSED" in out.stdout, out.stdout
     for name in ("test_station.py::test_a_hot_day_runs_the_fan_at_full_speed",
                  "test_station.py::test_a_cool_day_stops_the_fan_and_a_low_battery_warns",
                  "test_station.py::test_a_press_of_the_button_at_the_third_tick",

@@ -27,14 +27,14 @@ state = {}  # the host's readings (sim/state.json), as last read
 
 class Device:
     # A model of a chip: update(state) takes the host's readings, tick() runs at each tick,
-    # pin(id, level) hears the app change a pin it was attached to with pins=.
+    # pin(id, value) hears the app change a pin it was attached to with pins=.
     def update(self, state):
         pass
 
     def tick(self):
         pass
 
-    def pin(self, id, level):
+    def pin(self, id, value):
         pass
 
 
@@ -60,7 +60,7 @@ class I2CDevice(Device):
 
 def attach(model, i2c=None, spi=None, uart=None, pins=()):
     # i2c=address; spi=its chip-select pin (selected while the app drives it low), or True for
-    # a bus with one device, always selected; uart=id; pins=(ids): its pin(id, level) hears each
+    # a bus with one device, always selected; uart=id; pins=(ids): its pin(id, value) hears each
     # change of level the app drives them to (a sonar's trigger).
     for k in pins:
         _wired.setdefault(str(k), []).append(model)
