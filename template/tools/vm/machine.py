@@ -20,20 +20,6 @@ if _PORT != "rp2":  # rp2 knows only PWRON_RESET and WDT_RESET
 _ticks = 0
 _limit = int(os.getenv("MPSIM_TICKS") or 0)
 _PINLOG = os.getenv("MPSIM_PINLOG")
-
-
-def _pins_set():
-    # Does a test set pin levels (sim/state.json "pins")? Then an input reads them through
-    # _periph, even in an app that uses no bus; else reading a pin costs no bus fakes.
-    try:
-        with open(os.getenv("MPSIM_STATE") or "") as f:
-            return '"pins"' in f.read()
-    except OSError:
-        return False
-
-
-_PINS_SET = _pins_set()
-del _pins_set  # once, at the reset: no heap held for it
 _tell = time._tell  # to `sim`: ticks, watchdog starts and feeds (tools/sim.py Watchdog)
 
 
@@ -168,10 +154,8 @@ class Pin(PinBase):
 
     def value(self, v=None):
         if v is None:
-            if self._mode in (None, 0) and ("_periph" in sys.modules or _PINS_SET):
-                import _periph
-
-                return _periph._level(self)
+            if self._mode in (None, 0) and "_periph" in sys.modules:
+                return sys.modules["_periph"]._level(self)
             return self._v
         v = 1 if v else 0
         if _PINLOG and v != self._v:  # MPSIM_PINLOG=1: each change, with the ms it happened at
@@ -255,3 +239,10 @@ class WDT:
     def feed(self):
         _tell(b"\n")
         time._wdt_due = time._ms() + self._t
+
+
+try:  # a test sets pin levels (sim/state.json "pins"): inputs read them through _periph, in any app
+    if '"pins"' in open(os.getenv("MPSIM_STATE") or "").read():
+        __import__("_periph")
+except OSError:
+    pass
