@@ -453,6 +453,12 @@ class RTC:
         pass
 
 
+def _wait_us(us):  # a busy wait of the chip: the virtual clock moves by exactly that
+    time._sub += us
+    time._wait(time._sub // 1000)
+    time._sub %= 1000
+
+
 def time_pulse_us(pin, pulse_level, timeout_us=1000000):
     # As the chip: wait for the pin to reach pulse_level (-2 if timeout_us passes first), then
     # time how long it stays there (-1 if timeout_us passes first). The pulse is the one a model
@@ -467,7 +473,7 @@ def time_pulse_us(pin, pulse_level, timeout_us=1000000):
     if isinstance(p, dict):
         p = (p.get("after_us", 0), p["width_us"], p.get("level", 1))
     if not p:  # a steady level: a pulse never starts, or never ends
-        time._wait_us(timeout_us)
+        _wait_us(timeout_us)
         return -1 if _level(pin if isinstance(pin, Pin) else Pin(pin)) == pulse_level else -2
     after, width, lvl = p
     # The pin's course from the call: (until us, level) ..., then its idle level for good.
@@ -478,12 +484,12 @@ def time_pulse_us(pin, pulse_level, timeout_us=1000000):
             break
         t = end
     if t >= timeout_us:  # still waiting for the level
-        time._wait_us(timeout_us)
+        _wait_us(timeout_us)
         return -2
     if end is None or end - t >= timeout_us:  # the level outlasts the timeout
-        time._wait_us(t + timeout_us)
+        _wait_us(t + timeout_us)
         return -1
-    time._wait_us(end)
+    _wait_us(end)
     return end - t
 
 

@@ -16,7 +16,7 @@ _PERIOD = 1 << 30
 _start = int(os.getenv("MPSIM_TICKS_START") or 0)
 _base = _t.ticks_ms()
 _skip = 0  # ms the virtual clock is ahead of the host's
-_sub = 0  # and the us below a ms (machine.time_pulse_us waits that finely)
+_sub = 0  # and the us below a ms (machine.time_pulse_us waits that finely: tools/vm/_periph.py)
 _rtc = 1609459200 if os.getenv("MPSIM_PORT") == "rp2" else 0  # time() at _rtc_at
 _rtc_at = 0  # virtual ms when the clock was set
 _wdt_due = None  # virtual ms when the started watchdog fires unless fed (machine.WDT)
@@ -72,13 +72,6 @@ def _wait(ms):
         _t.sleep_ms(real)
         _skip += ms - real
         _tell(b"s%d\n" % (ms - real))
-
-
-def _wait_us(us):  # a busy wait of the chip (time_pulse_us): the clock moves by exactly that
-    global _sub
-    _sub += us
-    _wait(_sub // 1000)
-    _sub %= 1000
 
 
 def sleep_ms(ms):
