@@ -49,7 +49,7 @@ def loop(ctx):
 def test_the_fan_follows_the_sensor_and_the_display_shows_it(firmware):
     if not EXAMPLE_DEVICES:
         pytest.skip("sim/devices.py is yours now: test your app against your models, as this test did the examples")
-    # 22.5 degrees at first, 31.5 from the 3rd tick on
+    # 22.5 degrees at first, 31.5 from tick 3 on (ctx.tick counts from 0: the 4th loop)
     run = firmware(ticks=4, app=THERMOSTAT, state={"temperature": 22.5, "from_tick": {"3": {"temperature": 31.5}}})
     assert run.rc == 0, run
     assert any("thermostat: sensor chip 0x60" in line for line in run.console), run
