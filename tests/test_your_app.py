@@ -203,6 +203,6 @@ def test_check_warns_on_machine_reset_in_the_apps_code(project):
 
 def test_the_template_owned_tests_live_apart_from_the_users(rendered):
     tests = rendered / "tests"
-    assert sorted(p.name for p in (tests / "app").iterdir()) == ["test_app.py"]
+    assert sorted(p.name for p in (tests / "app").iterdir()) == ["test_app.py", "test_devices.py"]
     assert (tests / "runtime" / "test_firmware_vm.py").is_file() and not list(tests.glob("test_*.py"))
     assert "tests/app/**" in (ROOT / "copier.yml").read_text()

@@ -117,13 +117,16 @@ def base_config(board=BOARD):
 
 
 class Run:
-    """What one run of the firmware left: exit code, console and log lines, the flash folder."""
+    """What one run of the firmware left: exit code, console and log lines, the flash folder, and
+    `sim`, the folder of its device models' readings (state.json) and what they wrote back
+    (the example display's display.bin)."""
 
-    def __init__(self, out, flash):
+    def __init__(self, out, flash, sim=None):
         self.rc = out.returncode
         self.console = out.stdout.splitlines()
         self.stderr = out.stderr
         self.flash = flash
+        self.sim = sim
         # Oldest first: log.txt.2, log.txt.1, log.txt (a project that logs to the console has none).
         files = sorted(flash.glob("log.txt*"), key=lambda p: -int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
         self.log = [line for p in files for line in p.read_text(errors="replace").splitlines()]
@@ -134,16 +137,20 @@ class Run:
 
 @pytest.fixture
 def firmware(tmp_path_factory):
-    """firmware(ticks=12, config=None, app=None, files=None, flash=None, board=None, args=()) -> Run
+    """firmware(ticks=12, config=None, app=None, files=None, flash=None, board=None, args=(), state=None) -> Run
 
     Builds the project and runs it on the virtual board for `ticks` heartbeat ticks, on a fresh
     flash (or `flash`, a folder of an earlier run: a reboot keeps the flash) with a config.json
     of the test's own: `config` over base_config() (no_config=True: none, so setup mode).
     `app` (source text) replaces device/app.py on this flash; `files` ({name: text}) are written
-    onto the flash too. Never raises for a failing run: assert on run.rc."""
+    onto the flash too. `state` is what your device models (sim/devices.py) read, as
+    sim/state.json holds it: {"temperature": 31.5, "pins": {"14": 0}, "from_tick": {"3": {...}}};
+    each run has its own (none: the models' defaults), in run.sim. Never raises for a failing
+    run: assert on run.rc."""
     require_micropython()
 
-    def run(ticks=12, config=None, app=None, files=None, flash=None, board=None, args=(), no_config=False):
+    def run(ticks=12, config=None, app=None, files=None, flash=None, board=None, args=(), no_config=False,
+            state=None):
         board = board or BOARD
         flash = Path(flash) if flash else tmp_path_factory.mktemp("flash")
         if not no_config:
@@ -152,11 +159,30 @@ def firmware(tmp_path_factory):
             (flash / "app.py").write_text(app)
         for name, text in (files or {}).items():
             (flash / name).write_text(text)
+        sim = tmp_path_factory.mktemp("sim")
+        (sim / "state.json").write_text(json.dumps(state or {}))
         out = subprocess.run([sys.executable, "-m", "tools", "sim", "--board", board, "--flash", str(flash),
-                              "--ticks", str(ticks), *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
-        return Run(out, flash)
+                              "--ticks", str(ticks), *args], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                             env=dict(os.environ, MPSIM_STATE=str(sim / "state.json")))
+        return Run(out, flash, sim)
 
     return run
+
+
+def save_png(path, rows):
+    """Save a picture, rows of grey levels (0 black to 255 white, one list per row), as a PNG
+    file for a person to look at (a display's frame buffer). zlib and struct only."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", len(rows[0]), len(rows), 8, 0, 0, 0, 0)  # 8-bit greyscale
+    pixels = b"".join(b"\x00" + bytes(row) for row in rows)  # each row unfiltered
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(pixels))
+                           + chunk(b"IEND", b""))
 
 
 class HostLog:

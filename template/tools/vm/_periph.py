@@ -2,28 +2,39 @@
 # device models attached to them: the user's sim/devices.py (imported as `sim_devices`) registers
 # its models with attach(). A model's update(state) gets the host's readings at each tick: the
 # JSON file MPSIM_STATE (sim/state.json), which a test writes; its tick() may write files back.
+# "from_tick": {"5": {...}} in that file changes readings from the 5th tick of the boot on.
 import json
 import os
 
+import machine
 import simtime as time
 from machine import Pin
 
 _i2c = {}  # address: model
-_spi = []  # models on the SPI bus: the first answers (one device per bus here)
+_spi = []  # (chip-select pin id, or True for the bus's only device, model)
 _uart = {}  # UART id: model
 _pins = {}  # pin id: level set by the host
+_driven = {}  # pin id: the level the app last drove an output pin to (a chip select)
+_queued = {}  # pin id: [(after_us, width_us, level)] pulses models queued with pulse()
+_wired = {}  # pin id: the models that hear the app drive it
 _watched = []  # Pins with an irq handler
 _models = []
 _last = None  # the state file as last read
+_raw = {}  # and as parsed
+_stage = -1  # how many of its "from_tick" steps apply
 state = {}  # the host's readings (sim/state.json), as last read
 
 
 class Device:
-    # A model of a chip: update(state) takes the host's readings, tick() runs at each tick.
+    # A model of a chip: update(state) takes the host's readings, tick() runs at each tick,
+    # pin(id, value) hears the app change a pin it was attached to with pins=.
     def update(self, state):
         pass
 
     def tick(self):
+        pass
+
+    def pin(self, id, value):
         pass
 
 
@@ -34,11 +45,11 @@ class I2CDevice(Device):
         self.regs = bytearray(size)
         self.ptr = 0
 
-    def write(self, data):
+    def write(self, data):  # data: the app's buffer (bytes, bytearray or memoryview): copy what you keep
         if data:
             self.ptr = data[0]
-            for b in data[1:]:
-                self.regs[self.ptr % len(self.regs)] = b
+            for i in range(1, len(data)):
+                self.regs[self.ptr % len(self.regs)] = data[i]
                 self.ptr += 1
 
     def read(self, n):
@@ -47,16 +58,43 @@ class I2CDevice(Device):
         return out
 
 
-def attach(model, i2c=None, spi=False, uart=None):
-    # i2c=address, spi=True (the SPI bus's device), uart=id; a model without any: pins/ADC only
+def attach(model, i2c=None, spi=None, uart=None, pins=()):
+    # i2c=address; spi=its chip-select pin (selected while the app drives it low), or True for
+    # a bus with one device, always selected; uart=id; pins=(ids): its pin(id, value) hears each
+    # change of level the app drives them to (a sonar's trigger).
+    for k in pins:
+        _wired.setdefault(str(k), []).append(model)
     if i2c is not None:
         _i2c[i2c] = model
     if uart is not None:
         _uart[uart] = model
-    if spi:
-        _spi.append(model)
+    if spi is not None and spi is not False:
+        _spi.append((spi if spi is True else str(spi), model))
     _models.append(model)
+    if _stage >= 0:  # attached after the readings were taken: it gets them now
+        model.update(state)
     return model
+
+
+def level(pin_id):
+    # What a pin carries now: the level the app drove it to, or the host's for an input (a
+    # model reads its data/command or reset pin with this).
+    k = str(pin_id)
+    return _driven[k] if k in _driven else int(_pins.get(k, 1))
+
+
+def pulse(pin_id, width_us, level=1, after_us=0):
+    # The next time_pulse_us() on this pin sees this pulse: the other level for after_us from
+    # the moment it starts waiting, then `level` for width_us (an echo a model sends back).
+    _queued.setdefault(str(pin_id), []).append((after_us, width_us, level))
+
+
+def _out(pin):  # machine.Pin drove an output (every write: a chip select set before we loaded)
+    k = str(pin.id)
+    was, _driven[k] = _driven.get(k), pin._v
+    if was is not None and was != pin._v:  # an edge: the models wired to the pin hear it
+        for m in _wired.get(k, ()):
+            m.pin(k, pin._v)
 
 
 def _level(pin):
@@ -69,7 +107,7 @@ def _watch(pin):
 
 
 def _tick():
-    global _last
+    global _last, _raw, _stage
     path = os.getenv("MPSIM_STATE")
     try:
         with open(path) as f:
@@ -77,9 +115,16 @@ def _tick():
     except (OSError, TypeError):
         text = None
     if text and text != _last:
-        _last = text
+        _last, _raw, _stage = text, json.loads(text), -1
+    steps = _raw.get("from_tick") or {}
+    due = sorted((k for k in steps if int(k) <= machine._ticks), key=int)
+    if len(due) != _stage:
+        _stage = len(due)
         state.clear()
-        state.update(json.loads(text))
+        state.update(_raw)
+        for k in due:  # later steps over earlier ones; a dict reading ("pins") merged key by key
+            for name, v in steps[k].items():
+                state[name] = dict(state.get(name) or {}, **v) if isinstance(v, dict) else v
         old = {str(p.id): _level(p) for p in _watched}
         _pins.clear()
         _pins.update(state.get("pins", {}))
@@ -116,11 +161,11 @@ class I2C:
         return sorted(_i2c)
 
     def writeto(self, addr, buf, stop=True):
-        _dev(addr).write(bytes(buf))
+        _dev(addr).write(buf)  # the app's own buffer, not a copy: the chip's heap has none
         return len(buf)
 
     def writevto(self, addr, vector, stop=True):
-        return self.writeto(addr, b"".join(bytes(b) for b in vector), stop)
+        return self.writeto(addr, vector[0] if len(vector) == 1 else b"".join(vector), stop)
 
     def readfrom(self, addr, n, stop=True):
         return _dev(addr).read(n)
@@ -157,7 +202,9 @@ class SoftI2C(I2C):
 
 
 class SPI:
-    # Every transfer goes to the model attached with spi=True: its transfer(out) -> bytes in.
+    # A transfer goes to the models whose chip select the app holds low (attach(m, spi=PIN)), or
+    # to the bus's only device (spi=True): its transfer(out) -> bytes in. With none selected,
+    # MISO floats high (0xFF); two selected at once each hear it and their answers are ANDed.
     CONTROLLER = 0
     MSB = 0
     LSB = 1
@@ -172,8 +219,11 @@ class SPI:
         pass
 
     def write_readinto(self, out, into):
-        d = _spi[0] if _spi else None
-        got = d.transfer(bytes(out)) if d else b"\xff" * len(out)
+        got = b"\xff" * len(out)
+        for cs, d in _spi:
+            if cs is True or level(cs) == 0:
+                ans = d.transfer(bytes(out))
+                got = bytes(got[i] & ans[i] for i in range(len(got)))
         into[:] = got
 
     def write(self, buf):
@@ -403,8 +453,44 @@ class RTC:
         pass
 
 
-def time_pulse_us(pin, level, timeout_us=1000000):
-    return -1  # no pulse on a fake pin: the timeout, as on a board
+def _wait_us(us):  # a busy wait of the chip: the virtual clock moves by exactly that
+    time._sub += us
+    time._wait(time._sub // 1000)
+    time._sub %= 1000
+
+
+def time_pulse_us(pin, pulse_level, timeout_us=1000000):
+    # As the chip: wait for the pin to reach pulse_level (-2 if timeout_us passes first), then
+    # time how long it stays there (-1 if timeout_us passes first). The pulse is the one a model
+    # queued with pulse(), else state.json "pulses" {"12": {"width_us": 580, "after_us": 100,
+    # "level": 1}} (at each measurement), else none: the pin stays at its level. Each is timed
+    # from the call (a host is slower than the chip: an absolute time could be missed), and the
+    # virtual clock moves by the time the chip would have waited.
+    pulse_level = 1 if pulse_level else 0
+    k = str(pin.id if isinstance(pin, Pin) else pin)
+    q = _queued.get(k)
+    p = q.pop(0) if q else state.get("pulses", {}).get(k)
+    if isinstance(p, dict):
+        p = (p.get("after_us", 0), p["width_us"], p.get("level", 1))
+    if not p:  # a steady level: a pulse never starts, or never ends
+        _wait_us(timeout_us)
+        return -1 if _level(pin if isinstance(pin, Pin) else Pin(pin)) == pulse_level else -2
+    after, width, lvl = p
+    # The pin's course from the call: (until us, level) ..., then its idle level for good.
+    course = ([(after, 1 - lvl)] if after else []) + [(after + width, lvl), (None, 1 - lvl)]
+    t = 0
+    for end, v in course:
+        if v == pulse_level:
+            break
+        t = end
+    if t >= timeout_us:  # still waiting for the level
+        _wait_us(timeout_us)
+        return -2
+    if end is None or end - t >= timeout_us:  # the level outlasts the timeout
+        _wait_us(t + timeout_us)
+        return -1
+    _wait_us(end)
+    return end - t
 
 
 def bitstream(pin, encoding, timing, buf):

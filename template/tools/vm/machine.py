@@ -44,11 +44,11 @@ def sim_idle(ms):
     global _ticks
     _ticks += 1
     _tell(b"t\n")  # a constant: no heap per tick
+    if "_periph" in sys.modules:  # the models see the tick (the last one too: a display saves its frame)
+        sys.modules["_periph"]._tick()
     if _limit and _ticks >= _limit:
         print("sim: %d ticks done" % _ticks)
         _end(0)
-    if "_periph" in sys.modules:
-        sys.modules["_periph"]._tick()
     time.sleep_ms(ms)
 
 
@@ -148,7 +148,9 @@ class Pin(PinBase):
         if pull != -1:
             self._pull = pull
         if value is not None:
-            self._v = 1 if value else 0
+            self.value(value)
+        elif mode == 1:  # an output drives its level from now on (low, unless set before)
+            self.value(self._v)
 
     def value(self, v=None):
         if v is None:
@@ -159,6 +161,8 @@ class Pin(PinBase):
         if _PINLOG and v != self._v:  # MPSIM_PINLOG=1: each change, with the ms it happened at
             print("sim: pin %s %d at %d ms" % (self.id, v, time.ticks_ms()))
         self._v = v
+        if "_periph" in sys.modules:  # the device models see it (a chip select)
+            sys.modules["_periph"]._out(self)
 
     def __call__(self, v=None):
         return self.value(v)
@@ -235,3 +239,10 @@ class WDT:
     def feed(self):
         _tell(b"\n")
         time._wdt_due = time._ms() + self._t
+
+
+try:  # a test sets pin levels (sim/state.json "pins"): inputs read them through _periph, in any app
+    if '"pins"' in open(os.getenv("MPSIM_STATE") or "").read():
+        __import__("_periph")
+except OSError:
+    pass

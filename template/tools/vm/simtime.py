@@ -16,6 +16,7 @@ _PERIOD = 1 << 30
 _start = int(os.getenv("MPSIM_TICKS_START") or 0)
 _base = _t.ticks_ms()
 _skip = 0  # ms the virtual clock is ahead of the host's
+_sub = 0  # and the us below a ms (machine.time_pulse_us waits that finely: tools/vm/_periph.py)
 _rtc = 1609459200 if os.getenv("MPSIM_PORT") == "rp2" else 0  # time() at _rtc_at
 _rtc_at = 0  # virtual ms when the clock was set
 _wdt_due = None  # virtual ms when the started watchdog fires unless fed (machine.WDT)
@@ -42,7 +43,7 @@ def ticks_ms():
 
 
 def ticks_us():
-    return (_start * 1000 + _t.ticks_diff(_t.ticks_us(), _base * 1000) + _skip * 1000) % _PERIOD
+    return (_start * 1000 + _t.ticks_diff(_t.ticks_us(), _base * 1000) + _skip * 1000 + _sub) % _PERIOD
 
 
 ticks_cpu = ticks_us
