@@ -141,6 +141,12 @@ def plan(board, as_py):
     for src, rel in data_files():
         files[rel.as_posix()] = src
     files["lib/runtime/target." + ("py" if as_py else "mpy")] = target_source(board)
+    if has_wifi(board):  # over-the-air updates: what checks a release's signature (`release` makes the key)
+        from . import signing
+
+        key = signing.public_key()
+        if key:
+            files["lib/runtime/otakey." + ("py" if as_py else "mpy")] = signing.key_module(key)
     files["boot.py"] = boot_source(board)
     return files
 

@@ -56,6 +56,7 @@ class Context:
         self.led = hw.led(target.LED, target.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0
+        self.ota = None  # runtime/ota.Updater when config ota_url is set
         self.report_every = config["mem_report_ticks"]  # read once: run_tick is the hot path
 
     def feed(self):
@@ -116,6 +117,8 @@ class Context:
                 self.log.exception("wifi: upkeep failed", e)
         self.feed()
         self.tick += 1
+        if self.ota:  # over-the-air updates: a check when due; a new version's stable boot
+            self.ota.tick()
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
             # Again, for a console that USB connected after the boot: why this boot happened.
@@ -163,6 +166,10 @@ def _run(log, hw, conf, reset_cause):
             clear_crash_count()  # sleeping is not crashing
             log.flush()
             machine.deepsleep(sleep)
+        if conf["ota_url"]:  # over-the-air updates (runtime/ota): loaded only when configured
+            from runtime import ota
+
+            ctx.ota = ota.Updater(ctx)
     import app
 
     started = app.setup(ctx)
