@@ -57,26 +57,5 @@ def _decide(pressed, button):
         return "boot.py failed: %r (deploy again: python -m tools deploy)" % e
 
 
-def _ota():
-    # An over-the-air update under way (runtime/ota, only where .ota/ exists):
-    # finish a switch a reset cut short, or undo a version that keeps crashing.
-    import os
-
-    try:
-        os.stat(".ota")
-    except OSError:
-        return
-    try:
-        from runtime import ota
-
-        said = ota.at_boot()
-        __import__("runtime").forget("ota")  # the heap is the app's
-        if said:
-            print("ota:", said)
-    except Exception as e:  # the boot goes on; the log says why at main.py
-        print("ota: %r" % e)
-
-
-_ota()
 safe_mode = _decide(_pressed, BUTTON)
-del _pressed, _decide, _ota
+del _pressed, _decide

@@ -1,16 +1,8 @@
 # Over-the-air updates: signed releases from `python -m tools release`, served
-# over HTTP at config ota_url, installed with a journal and rolled back on their
-# own when a new version does not run stably. Imported only when ota_url is set
-# (runtime/heartbeat) or an update is under way (boot.py): a board without OTA
-# never loads this module.
-#
-# On the flash (all under .ota/; config.json, logs and your files are never touched):
-#   state.json   what runs: version, release number, the last switch (to undo
-#                it), boots on probation, the release numbers marked bad
-#   new/         the staged files of the next version, each checked (sha256)
-#   old/         the files the last switch replaced: the way back
-#   switch.json  the journal of a switch under way (forward or back); boot.py
-#                carries it out if a reset interrupts it
+# over HTTP at config ota_url, downloaded into .ota/new/ and checked, then
+# switched to with a journal (runtime/ota_switch, which also rolls a version
+# back on its own when it does not run stably). Imported by runtime/heartbeat
+# only when ota_url is set: a board without OTA never loads this module.
 #
 # Trust: latest.json's signature (RSA-2048, PKCS#1 v1.5, SHA-256) covers the
 # board, version, release number and the manifest's sha256; the manifest names
@@ -24,25 +16,12 @@ import time
 from micropython import const
 
 from runtime import target
+from runtime.ota_switch import NEW, OLD, STATE, SWITCH, exists, finish_switch, makedirs, rmtree, state, write_json
 
-DIR = ".ota"
-STATE = DIR + "/state.json"
-SWITCH = DIR + "/switch.json"
-NEW = DIR + "/new/"
-OLD = DIR + "/old/"
-_PROBATION_BOOTS = const(2)  # boots a new version has to run stably, else it is undone
 _CHUNK = const(512)
 _MARGIN = const(8192)  # flash kept free beyond the staged files (logs, the journal)
 # DER of the DigestInfo that names SHA-256 (RFC 8017, 9.2): the start of what a signature holds.
 _SHA256_INFO = b"010\r\x06\t`\x86H\x01e\x03\x04\x02\x01\x05\x00\x04 "
-
-
-def exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
 
 
 def hexsum(path):
@@ -75,129 +54,6 @@ def verify(message, sig_hex, n):
     t = _SHA256_INFO + hashlib.sha256(message).digest()
     want = b"\x00\x01" + b"\xff" * (size - 3 - len(t)) + b"\x00" + t
     return m == int.from_bytes(want, "big")
-
-
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except Exception:  # missing or half written: none
-        return None
-
-
-def write_json(path, data):
-    # tmp, close, rename: atomic on littlefs.
-    makedirs(path)
-    with open(path + ".tmp", "w") as f:
-        json.dump(data, f)
-    os.rename(path + ".tmp", path)
-
-
-def makedirs(path):
-    # The folders of a file's path.
-    i = path.find("/")
-    while i > 0:
-        if not exists(path[:i]):
-            os.mkdir(path[:i])
-        i = path.find("/", i + 1)
-
-
-def rmtree(d):
-    if not exists(d):
-        return
-    for e in list(os.ilistdir(d)):
-        p = d + "/" + e[0]
-        if e[1] & 0x4000:
-            rmtree(p)
-        else:
-            os.remove(p)
-    os.rmdir(d)
-
-
-def state():
-    return read_json(STATE) or {}
-
-
-# The switch: renames only, in an order a reset can interrupt anywhere. Each step
-# checks what is there, so doing it again finishes it: boot.py does that.
-def _forward(j):
-    for p in j["drop"] + j["put"]:  # the old files to old/ first: if a reset cuts
-        if p not in j["add"] and exists(p) and not exists(OLD + p):  # in, the way back is whole
-            makedirs(OLD + p)
-            os.rename(p, OLD + p)
-    for p in j["put"]:  # boot.py and main.py last (the release orders them so)
-        if exists(NEW + p):
-            makedirs(p)
-            os.rename(NEW + p, p)
-
-
-def _back(j):
-    for p in j["put"]:
-        if p in j["add"]:
-            if exists(p):
-                os.remove(p)
-        elif exists(OLD + p):
-            os.rename(OLD + p, p)
-    for p in j["drop"]:
-        if exists(OLD + p):
-            os.rename(OLD + p, p)
-
-
-def finish_switch():
-    # Carry out the journal, then record the result; the journal goes last.
-    j = read_json(SWITCH)
-    if j is None:  # a reset while the journal itself was written: no switch began
-        if exists(SWITCH):
-            os.remove(SWITCH)
-        return None
-    st = state()
-    if j["back"]:
-        _back(j)
-        bad = st.get("bad", [])
-        if j["serial"] not in bad:
-            bad = (bad + [j["serial"]])[-8:]
-        st = {"version": j["from"], "serial": j["from_serial"], "bad": bad, "event": j["why"]}
-    else:
-        _forward(j)
-        st = {"version": j["version"], "serial": j["serial"], "bad": st.get("bad", []), "last": j,
-              "trial": 0, "event": "installed %s (release %d)" % (j["version"], j["serial"])}
-    write_json(STATE, st)
-    os.remove(SWITCH)
-    return st
-
-
-def roll_back(why):
-    # Back to the files the last switch replaced; that release is never tried again.
-    st = state()
-    j = st.get("last")
-    if not j:
-        return False
-    j["back"], j["why"] = 1, "rolled back %s (release %d) to %s: %s" % (j["version"], j["serial"], j["from"], why)
-    write_json(SWITCH, j)
-    finish_switch()
-    return True
-
-
-def at_boot():
-    # boot.py, when .ota/ exists: finish a switch a reset interrupted, count a boot on
-    # probation, undo a version that did not run stably. Returns a line for the console, or None.
-    if exists(SWITCH):
-        st = finish_switch()
-        if st and st.get("trial") is None:  # a roll-back just finished
-            return st["event"]
-    st = state()
-    if st.get("trial") is None:
-        return None
-    st["trial"] += 1
-    if st["trial"] > _PROBATION_BOOTS:
-        roll_back("it did not run stably in %d boots" % _PROBATION_BOOTS)
-        try:
-            os.remove("boot_count")  # the crashes were the new version's (runtime/safety)
-        except OSError:
-            pass
-        return state()["event"]
-    write_json(STATE, st)
-    return None
 
 
 def get(url, sink, feed):
