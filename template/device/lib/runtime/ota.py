@@ -158,7 +158,6 @@ class Updater:
         return self.stage(m, serial, st)
 
     def stage(self, m, serial, st):
-        feed = self.ctx.feed
         rmtree(NEW[:-1])
         want = [f for f in m["files"] if not exists(f["path"]) or hexsum(f["path"]) != f["sha256"]]
         need = sum(f["size"] for f in want) + _MARGIN
