@@ -111,7 +111,7 @@ def finish_switch():
         _back(j)
         bad = st.get("bad", [])
         if j["serial"] not in bad:
-            bad = [*bad, j["serial"]][-8:]
+            bad = (bad + [j["serial"]])[-8:]  # noqa: RUF005 (MicroPython has no [*x, y])
         st = {"version": j["from"], "serial": j["from_serial"], "bad": bad, "event": j["why"]}
     else:
         _forward(j)
