@@ -107,8 +107,9 @@ class Updater:
         self.every = ctx.config["ota_check_ms"]
         self.next = time.ticks_ms()  # at boot
         st = state()
-        if st.get("event"):  # what boot.py did, for the log (its own prints are often unheard)
-            ctx.log.warning("ota: %s", st.pop("event"))
+        said = st.pop("event", None)
+        if said:  # what the boot did (runtime/ota_switch), for the log: boot-time prints go unheard on USB
+            (ctx.log.warning if said.startswith("rolled") else ctx.log.info)("ota: %s", said)
             write_json(STATE, st)
         ctx.log.info("ota: running %s", st.get("version", "the deployed build"))
 
@@ -144,7 +145,7 @@ class Updater:
         from runtime import otakey
 
         text = ("ota1 %s %s %d %s" % (p["board"], version, serial, p["manifest"])).encode()
-        if p["board"] != target.BOARD or not verify(text, p["sig"], otakey.N):
+        if p["board"] != target.BOARD or not verify(text, p.get("sig", ""), otakey.N):
             raise OSError("latest.json: bad signature, release refused")
         data = fetch_json(self.url + version + "/manifest.json", feed)
         if "".join("%02x" % b for b in hashlib.sha256(data).digest()) != p["manifest"]:
