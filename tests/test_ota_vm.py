@@ -1,7 +1,7 @@
 """Over-the-air updates on the virtual board, against releases served on loopback.
 
 One rendering (a Pico W), releases made with the project's own `python -m tools release`: 1.0,
-2.0 (a changed app and fifteen new modules), 3.0 (an app whose setup crashes). Each test puts
+2.0 (a changed app and 24 new modules), 3.0 (an app whose setup crashes). Each test puts
 1.0 (or 2.0) on a fresh flash, points latest.json at a release, and boots the flash in the
 MicroPython unix port at the board's modeled heap, rebooting on machine.reset() as `sim` does
 (but without sim's install step, which would put the project's build back).
@@ -49,7 +49,7 @@ def releases(renderings, tmp_path_factory):
     app.write_text(app.read_text().replace('"app: hello', '"app 2.0: hello'))
     extra = project / "device" / "lib" / "extra"
     extra.mkdir()
-    for i in range(15):  # many files: many steps in the switch for the fault test
+    for i in range(24):  # many files: many steps in the switch for the fault test
         (extra / f"m{i}.py").write_text(f"VALUE = {i}\n")
     release("2.0")
     app.write_text(app.read_text() + "\n\ndef setup(ctx):\n    raise RuntimeError('3.0 is broken')\n")
@@ -211,8 +211,8 @@ def test_update_then_a_crashing_version_is_rolled_back_and_not_retried(releases,
 
 
 def tamper_file(here):
-    f = here / "2.0" / "files" / "app.py"
-    f.write_text(f.read_text() + "\nimport os  # injected\n")
+    f = here / "2.0" / "files" / "app.mpy"
+    f.write_bytes(f.read_bytes() + b"\0")  # what an attacker on the path would change
 
 
 def tamper_manifest(here):
@@ -242,7 +242,7 @@ def replayed_serial(here):
 
 
 @pytest.mark.parametrize(("damage", "said"), [
-    (tamper_file, "app.py of 2.0 does not match the manifest, release refused"),
+    (tamper_file, "app.mpy of 2.0 does not match the manifest, release refused"),
     (tamper_manifest, "manifest of 2.0 does not match its signature, release refused"),
     (tamper_signature, "latest.json: bad signature, release refused"),
     (unsigned, "latest.json: bad signature, release refused"),
