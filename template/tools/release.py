@@ -38,6 +38,9 @@ def add_arguments(p):
 def run(args):
     if args.point and args.version:
         raise Usage("--point names an existing version; give it alone, without --version")
+    if not build.has_wifi(args.board):
+        raise Failure(f"{args.board} has no Wi-Fi in this project: over-the-air updates need it; "
+                      "update it with `python -m tools deploy`")
     n, d = signing.private_key()
     folder = DIST / args.board
     if args.point:

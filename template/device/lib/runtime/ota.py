@@ -188,9 +188,12 @@ class Updater:
     def download(self, version, f):
         path = NEW + f["path"]
         makedirs(path)
-        h = hashlib.sha256()
+        h, left = hashlib.sha256(), [f["size"]]
         with open(path, "wb") as out:
             def sink(b):
+                left[0] -= len(b)
+                if left[0] < 0:  # never more than the manifest says: the flash was counted for it
+                    raise OSError("%s of %s is longer than the manifest says, release refused" % (f["path"], version))
                 h.update(b)
                 out.write(b)
 
