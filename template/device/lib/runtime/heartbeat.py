@@ -22,6 +22,7 @@ from runtime import CRASH_COUNT, target
 TYPE_CHECKING = False  # the type checker reads it as True; MicroPython has no typing module
 if TYPE_CHECKING:
     from runtime.net import Wifi
+    from runtime.ota import Updater
 
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
 _PULSE_MS = const(50)  # the status LED's blink at each tick: long enough for an eye
@@ -56,7 +57,7 @@ class Context:
         self.led = hw.led(target.LED, target.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0
-        self.ota = None  # runtime/ota.Updater when config ota_url is set
+        self.ota: Updater | None = None  # when config ota_url is set (runtime/ota)
         self.report_every = config["mem_report_ticks"]  # read once: run_tick is the hot path
 
     def feed(self):

@@ -142,7 +142,10 @@ class Updater:
         serial, version = p["serial"], p["version"]
         if serial <= st.get("serial", 0) or serial in st.get("bad", ()):
             return False  # nothing newer (an older release replayed is refused here too)
-        from runtime import otakey
+        try:
+            from runtime import otakey  # written by the build once the project has a release key
+        except ImportError:
+            raise OSError("this build has no release key: deploy one made after `python -m tools release`") from None
 
         text = ("ota1 %s %s %d %s" % (p["board"], version, serial, p["manifest"])).encode()
         if p["board"] != target.BOARD or not verify(text, p.get("sig", ""), otakey.N):
