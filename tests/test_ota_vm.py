@@ -27,7 +27,7 @@ KILL_SEED, KILL_POINTS = 19, 40  # the fault test: its seed and how many cut poi
 
 
 def project_tool(project, *args):
-    out = subprocess.run([sys.executable, "-m", "tools", *args], cwd=project, env=tools_env(),
+    out = subprocess.run(check=False, args=[sys.executable, "-m", "tools", *args], cwd=project, env=tools_env(),
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
@@ -121,7 +121,7 @@ def run(project, flash, ticks, script="import simboot", cause="PWRON_RESET", boo
     heap = CATALOGUE[BOARD]["heap_kib"] * 1024 + FAKES_HEAP
     text = ""
     for _ in range(boots):
-        out = subprocess.run([tool("micropython"), "-X", f"heapsize={heap}", "-c", script], cwd=flash,
+        out = subprocess.run(check=False, args=[tool("micropython"), "-X", f"heapsize={heap}", "-c", script], cwd=flash,
                              env=dict(vm_env(project, ticks, cause), **env), capture_output=True, text=True,
                              timeout=TIMEOUT)
         text += out.stdout + out.stderr
@@ -180,10 +180,10 @@ def test_release_layout_and_signature(releases):
         for cmd in (["rsa", "-in", str(project / ".release-key.pem"), "-check", "-pubout", "-out", str(work / "pub")],
                     ["dgst", "-sha256", "-verify", str(work / "pub"), "-signature", str(work / "sig"),
                      str(work / "msg")]):
-            out = subprocess.run(["openssl", *cmd], capture_output=True, text=True)
+            out = subprocess.run(check=False, args=["openssl", *cmd], capture_output=True, text=True)
             assert out.returncode == 0, out.stdout + out.stderr
     # A version is never rewritten with other files.
-    bad = subprocess.run([sys.executable, "-m", "tools", "release", "--version", "2.0"], cwd=project,
+    bad = subprocess.run(check=False, args=[sys.executable, "-m", "tools", "release", "--version", "2.0"], cwd=project,
                          env=tools_env(), capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "already released with other files" in bad.stderr
 
