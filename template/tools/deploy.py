@@ -232,29 +232,35 @@ def usb_ports():
 
 def fleet(board, build_dir, ports, dry_run=False, as_py=False, say=print):
     """The same deploy to several boards at once: one summary line each, in the order given; a
-    failing board does not stop the others. The exit code: 1 when any failed."""
-    from concurrent.futures import ThreadPoolExecutor
+    failing board does not stop the others. The exit code: 1 when any failed.
 
-    def one(port):
-        started, lines = time.perf_counter(), []
-        try:
-            plan = deploy(board, build_dir, port, dry_run, as_py, say=lines.append)
-        except Failure as e:
-            return False, f"{port}: failed: {e}"
-        except Exception as e:  # one board's surprise must not hide the others' results
-            return False, f"{port}: failed: {e.__class__.__name__}: {e}"
-        verb = "would write" if dry_run else "written"
-        return True, (f"{port}: ok, {len(plan.put)} {verb}, {len(plan.remove)} removed, "
-                      f"{plan.same} up to date ({time.perf_counter() - started:.1f} s)")
+    One process per board, not threads: mpremote's connection code swaps sys.stdout, which
+    threads would share."""
+    from concurrent.futures import ProcessPoolExecutor
 
     say(f"deploying build/{board} to {len(ports)} boards: {', '.join(ports)}")
-    with ThreadPoolExecutor(max_workers=min(8, len(ports))) as pool:
-        results = list(pool.map(one, ports))
+    with ProcessPoolExecutor(max_workers=min(8, len(ports))) as pool:
+        results = list(pool.map(_deploy_one, *zip(*((board, build_dir, p, dry_run, as_py) for p in ports))))
     for _, line in results:
         say(line)
     failed = sum(1 for ok, _ in results if not ok)
     say(f"{len(ports) - failed} of {len(ports)} boards deployed" + (f", {failed} failed" if failed else ""))
     return 1 if failed else 0
+
+
+def _deploy_one(board, build_dir, port, dry_run, as_py):
+    """(ok, summary line) of one board's deploy (fleet)."""
+    started, lines = time.perf_counter(), []
+    try:
+        plan = deploy(board, build_dir, port, dry_run, as_py, say=lines.append)
+    except Failure as e:
+        return False, f"{port}: failed: {e}"
+    except Exception as e:  # one board's surprise must not hide the others' results
+        return False, f"{port}: failed: {e.__class__.__name__}: {e}"
+    verb = "would write" if dry_run else "written"
+    return True, (f"{port}: ok, {len(plan.put)} {verb}, {len(plan.remove)} removed, "
+                  f"{plan.same} up to date ({time.perf_counter() - started:.1f} s)")
+
 
 SURVEY = r"""
 import os, sys
