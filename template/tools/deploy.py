@@ -240,7 +240,8 @@ def fleet(board, build_dir, ports, dry_run=False, as_py=False, say=print):
 
     say(f"deploying build/{board} to {len(ports)} boards: {', '.join(ports)}")
     with ProcessPoolExecutor(max_workers=min(8, len(ports))) as pool:
-        results = list(pool.map(_deploy_one, *zip(*((board, build_dir, p, dry_run, as_py) for p in ports))))
+        n = len(ports)
+        results = list(pool.map(_deploy_one, [board] * n, [build_dir] * n, ports, [dry_run] * n, [as_py] * n))
     for _, line in results:
         say(line)
     failed = sum(1 for ok, _ in results if not ok)
