@@ -342,3 +342,52 @@ def test_a_reset_at_any_step_of_the_switch_boots_a_whole_version(releases, serve
         assert ("app 2.0: hello" in out) == (now == v2), out
         if now == v2:
             assert state(flash)["version"] == "2.0"
+
+
+def test_release_says_what_is_wrong(releases, tmp_path):
+    project, _ = releases
+
+    def release(*args):
+        return subprocess.run(check=False, args=[sys.executable, "-m", "tools", "release", *args], cwd=project,
+                              env=tools_env(), capture_output=True, text=True, timeout=300)
+
+    out = release("--version", "1.0 beta")
+    assert out.returncode == 1 and "version '1.0 beta' is not usable" in out.stderr, out.stderr
+    out = release("--point", "9.9")
+    assert out.returncode == 1 and "9.9 was never released for rp2_pico_w" in out.stderr, out.stderr
+    out = release("--point", "2.0", "--version", "2.0")
+    assert out.returncode == 2, out.stderr
+    # --point: 2.0 again under a new release number (a fleet's way back), without a build
+    pointer = project / "dist" / "ota" / BOARD / "latest.json"
+    before = json.loads(pointer.read_text())
+    out = release("--point", "2.0")
+    assert out.returncode == 0, out.stderr
+    after = json.loads(pointer.read_text())
+    assert (after["version"], after["serial"]) == ("2.0", before["serial"] + 1) and after["sig"] != before["sig"]
+    pointer.write_text(json.dumps(before))  # as the other tests expect it
+
+
+@pytest.mark.parametrize(("setting", "problem"), [
+    ({"ota_url": "https://updates.lan/ota/"}, "ota_url should start with http:// or be empty"),
+    ({"ota_url": 5}, "ota_url should be str"),
+    ({"ota_check_ms": 1000}, "ota_check_ms should be int from 60000 to 536870911"),
+    ({"ota_install": "later"}, "ota_install should be one of now, boot"),
+    ({"ota_url": "http://updates.lan/ota/", "ota_install": "boot", "ota_check_ms": 60000}, None),
+])
+def test_the_ota_settings_are_checked(releases, setting, problem):
+    """The one validator (runtime/config), run by the host tools as by the board."""
+    project, _ = releases
+    sys.path.insert(0, str(project / "device" / "lib"))
+    try:
+        from runtime import config
+
+        defaults = json.loads((project / "config.example.json").read_text())
+        conf, said = config.check(dict(setting, wifi_ssid="lab"), defaults, ("wifi_ssid",))
+    finally:
+        sys.path.pop(0)
+        for name in [m for m in sys.modules if m == "runtime" or m.startswith("runtime.")]:
+            del sys.modules[name]
+    if problem is None:
+        assert said is None and conf["ota_install"] == "boot", said
+    else:
+        assert conf is None and problem in said, said

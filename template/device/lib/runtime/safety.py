@@ -61,6 +61,7 @@ def decide():
             said = repr(e)
         if said:
             print("ota:", said)
+        __import__("runtime").forget("ota_switch")  # the heap is the app's
     if reset_cause() == "PWRON_RESET":
         _set_crash_boots(0)  # power was cut or first applied: not a crash
         return None
