@@ -22,7 +22,6 @@ from runtime import CRASH_COUNT, target
 TYPE_CHECKING = False  # the type checker reads it as True; MicroPython has no typing module
 if TYPE_CHECKING:
     from runtime.net import Wifi
-    from runtime.ota import Updater
 
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
 _PULSE_MS = const(50)  # the status LED's blink at each tick: long enough for an eye
@@ -57,7 +56,7 @@ class Context:
         self.led = hw.led(target.LED, target.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0
-        self.ota: Updater | None = None  # when config ota_url is set (runtime/ota)
+        self.ota: int | None = None  # with config ota_url: ticks_ms of the next update check (runtime/ota)
         self.report_every = config["mem_report_ticks"]  # read once: run_tick is the hot path
 
     def feed(self):
@@ -118,8 +117,11 @@ class Context:
                 self.log.exception("wifi: upkeep failed", e)
         self.feed()
         self.tick += 1
-        if self.ota:  # over-the-air updates: a check when due; a new version's stable boot
-            self.ota.tick()
+        at = self.ota  # over-the-air updates: checks, and a new version's stable boot
+        if at is not None and (self.tick in (1, _STABLE_TICKS) or time.ticks_diff(time.ticks_ms(), at) >= 0):
+            from runtime import ota  # loaded only while it works (runtime/ota)
+
+            self.ota = ota.due(self, at)
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
             # Again, for a console that USB connected after the boot: why this boot happened.
@@ -167,10 +169,8 @@ def _run(log, hw, conf, reset_cause):
             clear_crash_count()  # sleeping is not crashing
             log.flush()
             machine.deepsleep(sleep)
-        if conf["ota_url"]:  # over-the-air updates (runtime/ota): loaded only when configured
-            from runtime import ota
-
-            ctx.ota = ota.Updater(ctx)
+        if conf["ota_url"]:  # over-the-air updates (runtime/ota): a check at the first tick
+            ctx.ota = time.ticks_ms()
     import app
 
     started = app.setup(ctx)

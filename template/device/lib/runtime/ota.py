@@ -98,31 +98,45 @@ def fetch_json(url, feed, limit=16384):
     return b"".join(parts)
 
 
+def due(ctx, at):
+    # runtime/heartbeat calls this at tick 1, at the stable tick and once ticks_ms
+    # reaches `at`; it returns when the next check is due. The module forgets
+    # itself on the way out: between checks its code holds no heap.
+    try:
+        u = Updater(ctx)
+        if ctx.tick == 1:
+            u.report()
+        if ctx.tick == 10:  # runtime/heartbeat's stable boot: the version is good
+            u.stable()
+        if time.ticks_diff(time.ticks_ms(), at) >= 0:
+            at = time.ticks_add(time.ticks_ms(), ctx.config["ota_check_ms"])
+            u.run()
+        return at
+    finally:
+        __import__("runtime").forget("ota", "ota_switch", "otakey")
+
+
 class Updater:
-    # Held by the heartbeat (ctx.ota) when ota_url is set: checks at boot and every
-    # ota_check_ms, marks a version on probation good once the boot is stable.
     def __init__(self, ctx):
         self.ctx = ctx
         self.url = ctx.config["ota_url"].rstrip("/") + "/" + target.BOARD + "/"
-        self.every = ctx.config["ota_check_ms"]
-        self.next = time.ticks_ms()  # at boot
+
+    def report(self):
         st = state()
         said = st.pop("event", None)
         if said:  # what the boot did (runtime/ota_switch), for the log: boot-time prints go unheard on USB
-            (ctx.log.warning if said.startswith("rolled") else ctx.log.info)("ota: %s", said)
+            (self.ctx.log.warning if said.startswith("rolled") else self.ctx.log.info)("ota: %s", said)
             write_json(STATE, st)
-        ctx.log.info("ota: running %s", st.get("version", "the deployed build"))
+        self.ctx.log.info("ota: running %s", st.get("version", "the deployed build"))
 
-    def tick(self):
-        if self.ctx.tick == 10:  # runtime/heartbeat's stable boot: the version is good
-            st = state()
-            if st.get("trial") is not None:
-                del st["trial"]
-                write_json(STATE, st)
-                self.ctx.log.info("ota: %s runs stably; it stays", st["version"])
-        if time.ticks_diff(time.ticks_ms(), self.next) < 0:
-            return
-        self.next = time.ticks_add(time.ticks_ms(), self.every)
+    def stable(self):
+        st = state()
+        if st.get("trial") is not None:
+            del st["trial"]
+            write_json(STATE, st)
+            self.ctx.log.info("ota: %s runs stably; it stays", st["version"])
+
+    def run(self):
         if self.ctx.net and not self.ctx.net.isconnected():
             return
         try:
@@ -131,7 +145,8 @@ class Updater:
         except Exception as e:  # a bad release or a dropped link: the app goes on
             self.ctx.log.warning("ota: %s", e)
         finally:
-            rmtree(NEW[:-1]) if not exists(SWITCH) else None
+            if not exists(SWITCH):
+                rmtree(NEW[:-1])
             gc.collect()
 
     def check(self):
