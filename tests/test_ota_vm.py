@@ -212,7 +212,13 @@ def test_update_then_a_crashing_version_is_rolled_back_and_not_retried(releases,
 
 def tamper_file(here):
     f = here / "2.0" / "files" / "app.mpy"
-    f.write_bytes(f.read_bytes() + b"\0")  # what an attacker on the path would change
+    data = f.read_bytes()
+    f.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # one bit, same size
+
+
+def tamper_length(here):
+    f = here / "2.0" / "files" / "app.mpy"
+    f.write_bytes(f.read_bytes() + b"\0" * 100000)  # more than the manifest says: refused as it arrives
 
 
 def tamper_manifest(here):
@@ -243,6 +249,7 @@ def replayed_serial(here):
 
 @pytest.mark.parametrize(("damage", "said"), [
     (tamper_file, "app.mpy of 2.0 does not match the manifest, release refused"),
+    (tamper_length, "app.mpy of 2.0 is longer than the manifest says, release refused"),
     (tamper_manifest, "manifest of 2.0 does not match its signature, release refused"),
     (tamper_signature, "latest.json: bad signature, release refused"),
     (unsigned, "latest.json: bad signature, release refused"),
