@@ -178,7 +178,11 @@ class Updater:
 
     def stage(self, m, serial, st):
         rmtree(NEW[:-1])
-        want = [f for f in m["files"] if not exists(f["path"]) or hexsum(f["path"]) != f["sha256"]]
+        want = []
+        for f in m["files"]:  # only the files that differ travel
+            self.ctx.feed()
+            if not exists(f["path"]) or hexsum(f["path"]) != f["sha256"]:
+                want.append(f)
         need = sum(f["size"] for f in want) + _MARGIN
         fs = os.statvfs(".")
         if fs[0] * fs[3] < need:
