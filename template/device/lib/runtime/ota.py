@@ -16,6 +16,7 @@ import time
 from micropython import const
 
 from runtime import target
+from runtime.ota_http import fetch_json, get
 from runtime.ota_switch import NEW, OLD, STATE, SWITCH, exists, finish_switch, makedirs, rmtree, state, write_json
 
 _CHUNK = const(512)
@@ -56,48 +57,6 @@ def verify(message, sig_hex, n):
     return m == int.from_bytes(want, "big")
 
 
-def get(url, sink, feed):
-    # HTTP/1.0 GET of an http:// URL; the body goes to sink(bytes). Raises OSError.
-    import socket
-
-    if not url.startswith("http://"):
-        raise OSError("only http:// URLs (the signature protects them)")
-    host, _, path = url[7:].partition("/")
-    host, _, port = host.partition(":")
-    addr = socket.getaddrinfo(host, int(port or 80), 0, socket.SOCK_STREAM)[0][-1]
-    s = socket.socket()
-    try:
-        s.settimeout(10)
-        s.connect(addr)
-        s.write(("GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path, host)).encode())
-        status = s.readline()
-        if b" 200 " not in status:
-            raise OSError("%s: %s" % (url, str(status.strip(), "utf-8") or "no answer"))
-        while s.readline() not in (b"\r\n", b"\n", b""):
-            pass
-        buf = bytearray(_CHUNK)
-        while True:
-            feed()
-            n = s.readinto(buf)
-            if not n:
-                break
-            sink(memoryview(buf)[:n])
-    finally:
-        s.close()
-
-
-def fetch_json(url, feed, limit=16384):
-    parts = []
-
-    def sink(b):
-        parts.append(bytes(b))
-        if len(parts) * _CHUNK > limit:
-            raise OSError("%s is over %d bytes" % (url, limit))
-
-    get(url, sink, feed)
-    return b"".join(parts)
-
-
 def due(ctx, at):
     # runtime/heartbeat calls this at tick 1, at the stable tick and once ticks_ms
     # reaches `at`; it returns when the next check is due. The module forgets
@@ -113,7 +72,7 @@ def due(ctx, at):
             u.run()
         return at
     finally:
-        __import__("runtime").forget("ota", "ota_switch", "otakey")
+        __import__("runtime").forget("ota", "ota_http", "ota_switch", "otakey")
 
 
 class Updater:
