@@ -56,7 +56,8 @@ class Context:
         self.led = hw.led(target.LED, target.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0
-        self.ota: int | None = None  # with config ota_url: ticks_ms of the next update check (runtime/ota)
+        # With config ota_url: ticks_ms of the next over-the-air update check (runtime/ota), the first at tick 1.
+        self.ota = time.ticks_ms() if target.WIFI and config.get("ota_url") else None
         self.report_every = config["mem_report_ticks"]  # read once: run_tick is the hot path
 
     def feed(self):
@@ -169,8 +170,6 @@ def _run(log, hw, conf, reset_cause):
             clear_crash_count()  # sleeping is not crashing
             log.flush()
             machine.deepsleep(sleep)
-        if conf["ota_url"]:  # over-the-air updates (runtime/ota): a check at the first tick
-            ctx.ota = time.ticks_ms()
     import app
 
     started = app.setup(ctx)
