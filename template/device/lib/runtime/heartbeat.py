@@ -57,7 +57,7 @@ class Context:
         self.wdt = None
         self.failures = 0
         # With config ota_url: ticks_ms of the next over-the-air update check (runtime/ota), the first at tick 1.
-        self.ota = time.ticks_ms() if target.WIFI and config.get("ota_url") else None
+        self.ota = time.ticks_ms() if target.WIFI and config.get("ota_url", "") else None
         self.report_every = config["mem_report_ticks"]  # read once: run_tick is the hot path
 
     def feed(self):
