@@ -69,6 +69,28 @@ def host(releases):
     server.shutdown()
 
 
+@pytest.fixture(scope="module")
+def tls_host(host, tmp_path_factory):
+    """The same folder over https, with a self-signed certificate (which a board does not check)."""
+    import ssl
+
+    root, _ = host
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make the test's certificate")
+    where = tmp_path_factory.mktemp("tls")
+    made = subprocess.run(check=False, args=["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                             "-subj", "/CN=localhost", "-keyout", str(where / "key"),
+                                             "-out", str(where / "cert")], capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(where / "cert", where / "key")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}/ota/"
+    server.shutdown()
+
+
 class Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -375,11 +397,13 @@ def test_release_says_what_is_wrong(releases, tmp_path):
 
 
 @pytest.mark.parametrize(("setting", "problem"), [
-    ({"ota_url": "https://updates.lan/ota/"}, "ota_url should start with http:// or be empty"),
+    ({"ota_url": "ftp://updates.lan/ota/"}, "ota_url should start with http:// or https://, or be empty"),
+    ({"ota_url": "updates.lan/ota/"}, "ota_url should start with http:// or https://, or be empty"),
     ({"ota_url": 5}, "ota_url should be str"),
     ({"ota_check_ms": 1000}, "ota_check_ms should be int from 60000 to 536870911"),
     ({"ota_install": "later"}, "ota_install should be one of now, boot"),
     ({"ota_url": "http://updates.lan/ota/", "ota_install": "boot", "ota_check_ms": 60000}, None),
+    ({"ota_url": "https://updates.lan/ota/", "ota_install": "boot"}, None),
 ])
 def test_the_ota_settings_are_checked(releases, setting, problem):
     """The one validator (runtime/config), run by the host tools as by the board."""
@@ -398,3 +422,14 @@ def test_the_ota_settings_are_checked(releases, setting, problem):
         assert said is None and conf["ota_install"] == "boot", said
     else:
         assert conf is None and problem in said, said
+
+
+def test_an_update_over_https(releases, served, tls_host, tmp_path):
+    project, _ = releases
+    serve, _ = served
+    serve("2.0")
+    flash = flash_with(project, "1.0", tls_host, tmp_path)
+    code, out = run(project, flash, 3)
+    assert code == 0, out
+    assert "ota: installed 2.0 (release 2)" in out and "app 2.0: hello" in out, out
+    assert firmware(flash) == firmware(files_of(project, "2.0"))

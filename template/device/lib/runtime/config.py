@@ -90,8 +90,8 @@ def check(data, defaults, required=(), watchdog_ms=None, ranges=None, choices=No
                     want += " of at least %r" % lo
             if not ok:
                 return None, "config.json: %s should be %s, not %s" % (key, want, shown)
-            if key == "ota_url" and value and not str(value).startswith("http://"):  # runtime/ota
-                return None, "config.json: ota_url should start with http:// or be empty, not %s" % shown
+            if key == "ota_url" and value and str(value).split("://")[0] not in ("http", "https"):  # runtime/ota
+                return None, "config.json: ota_url should start with http:// or https://, or be empty, not %s" % shown
         conf[key] = value
     for key in required:
         if not conf.get(key):
