@@ -24,7 +24,7 @@ def get(url, sink, feed):
         if tls:
             import ssl
 
-            s = ssl.wrap_socket(s, server_hostname=host)
+            s = ssl.wrap_socket(s, server_hostname=host)  # pyright: ignore[reportArgumentType]
         s.write(("GET /%s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path, host)).encode())
         status = s.readline()
         if b" 200 " not in status:
