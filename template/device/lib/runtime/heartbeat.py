@@ -120,9 +120,13 @@ class Context:
         self.tick += 1
         at = self.ota  # over-the-air updates: checks, and a new version's stable boot
         if at is not None and (self.tick in (1, _STABLE_TICKS) or time.ticks_diff(time.ticks_ms(), at) >= 0):
-            from runtime import ota  # loaded only while it works (runtime/ota)
+            try:
+                from runtime import ota  # loaded only while it works (runtime/ota)
 
-            self.ota = ota.due(self, at)
+                self.ota = ota.due(self, at)
+            except Exception as e:  # MemoryError loading it, a full flash: the app runs on
+                self.ota = time.ticks_add(time.ticks_ms(), self.config["ota_check_ms"])
+                self.log.warning("ota: %r", e)
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
             # Again, for a console that USB connected after the boot: why this boot happened.

@@ -124,8 +124,11 @@ class Updater:
         text = ("ota1 %s %s %d %s" % (p["board"], version, serial, p["manifest"])).encode()
         if p["board"] != target.BOARD or not verify(text, p.get("sig", ""), otakey.N):
             raise OSError("latest.json: bad signature, release refused")
+        want = p["manifest"]
+        del p, text
+        gc.collect()  # the manifest is the largest thing a check holds
         data = fetch_json(self.url + version + "/manifest.json", feed)
-        if "".join("%02x" % b for b in hashlib.sha256(data).digest()) != p["manifest"]:
+        if "".join("%02x" % b for b in hashlib.sha256(data).digest()) != want:
             raise OSError("manifest of %s does not match its signature, release refused" % version)
         m = json.loads(data)
         del data
