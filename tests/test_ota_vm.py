@@ -271,7 +271,7 @@ def replayed_serial(here):
 
 @pytest.mark.parametrize(("damage", "said"), [
     (tamper_file, "app.mpy of 2.0 does not match the manifest, release refused"),
-    (tamper_length, "app.mpy of 2.0 is longer than the manifest says, release refused"),
+    (tamper_length, "2.0/files/app.mpy is longer than the manifest says, release refused"),
     (tamper_manifest, "manifest of 2.0 does not match its signature, release refused"),
     (tamper_signature, "latest.json: bad signature, release refused"),
     (unsigned, "latest.json: bad signature, release refused"),

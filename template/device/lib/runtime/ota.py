@@ -17,10 +17,12 @@ from micropython import const
 
 from runtime import target
 from runtime.ota_http import fetch_json, get
-from runtime.ota_switch import NEW, OLD, STATE, SWITCH, exists, finish_switch, makedirs, rmtree, state, write_json
+from runtime.ota_switch import DIR, NEW, OLD, STATE, SWITCH, exists, finish_switch, makedirs, rmtree, state, write_json
 
 _CHUNK = const(512)
+_MAX_MANIFEST = const(32768)
 _MARGIN = const(8192)  # flash kept free beyond the staged files (logs, the journal)
+MANIFEST = DIR + "/manifest.json"
 # DER of the DigestInfo that names SHA-256 (RFC 8017, 9.2): the start of what a signature holds.
 _SHA256_INFO = b"010\r\x06\t`\x86H\x01e\x03\x04\x02\x01\x05\x00\x04 "
 
@@ -127,11 +129,11 @@ class Updater:
         want = p["manifest"]
         del p, text
         gc.collect()  # the manifest is the largest thing a check holds
-        data = fetch_json(self.url + version + "/manifest.json", feed)
-        if "".join("%02x" % b for b in hashlib.sha256(data).digest()) != want:
+        # To flash, then parsed from there: no buffer as big as the manifest in the heap.
+        if self.fetch(version + "/manifest.json", MANIFEST, _MAX_MANIFEST) != want:
             raise OSError("manifest of %s does not match its signature, release refused" % version)
-        m = json.loads(data)
-        del data
+        with open(MANIFEST) as f:
+            m = json.load(f)
         mpy = getattr(__import__("sys").implementation, "_mpy", 0) & 0xFF
         if m["mpy"] and mpy and m["mpy"][0] != mpy:
             raise OSError("%s is .mpy v%d, this firmware loads v%d: update it by cable" % (version, m["mpy"][0], mpy))
@@ -170,17 +172,20 @@ class Updater:
         return True
 
     def download(self, version, f):
-        path = NEW + f["path"]
+        if self.fetch(version + "/files/" + f["path"], NEW + f["path"], f["size"]) != f["sha256"]:
+            raise OSError("%s of %s does not match the manifest, release refused" % (f["path"], version))
+
+    def fetch(self, name, path, size):
+        # name (under the board's release folder) into the file path, at most size bytes; its sha256.
         makedirs(path)
-        h, left = hashlib.sha256(), [f["size"]]
+        h, left = hashlib.sha256(), [size]
         with open(path, "wb") as out:
             def sink(b):
                 left[0] -= len(b)
                 if left[0] < 0:  # never more than the manifest says: the flash was counted for it
-                    raise OSError("%s of %s is longer than the manifest says, release refused" % (f["path"], version))
+                    raise OSError("%s is longer than the manifest says, release refused" % name)
                 h.update(b)
                 out.write(b)
 
-            get(self.url + version + "/files/" + f["path"], sink, self.ctx.feed)
-        if "".join("%02x" % b for b in h.digest()) != f["sha256"]:
-            raise OSError("%s of %s does not match the manifest, release refused" % (f["path"], version))
+            get(self.url + name, sink, self.ctx.feed)
+        return "".join("%02x" % b for b in h.digest())
