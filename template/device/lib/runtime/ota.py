@@ -18,45 +18,11 @@ from micropython import const
 from runtime import target
 from runtime.ota_http import fetch_json, get
 from runtime.ota_switch import DIR, NEW, OLD, STATE, SWITCH, exists, finish_switch, makedirs, rmtree, state, write_json
+from runtime.ota_verify import hexsum, verify
 
-_CHUNK = const(512)
 _MAX_MANIFEST = const(32768)
 _MARGIN = const(8192)  # flash kept free beyond the staged files (logs, the journal)
 MANIFEST = DIR + "/manifest.json"
-# DER of the DigestInfo that names SHA-256 (RFC 8017, 9.2): the start of what a signature holds.
-_SHA256_INFO = b"010\r\x06\t`\x86H\x01e\x03\x04\x02\x01\x05\x00\x04 "
-
-
-def hexsum(path):
-    h, buf = hashlib.sha256(), bytearray(_CHUNK)
-    with open(path, "rb") as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(memoryview(buf)[:n])
-    return "".join("%02x" % b for b in h.digest())
-
-
-def verify(message, sig_hex, n):
-    # True when sig_hex is the release key's PKCS#1 v1.5 signature of message.
-    # s ** 65537 mod n is 16 squarings and one product: no 3-argument pow needed.
-    size = (len("%x" % n) + 1) // 2  # bytes of the key (MicroPython's int has no bit_length)
-    if len(sig_hex) != 2 * size:
-        return False
-    try:
-        s = int(sig_hex, 16)
-    except ValueError:
-        return False
-    if s >= n:
-        return False
-    m = s
-    for _ in range(16):
-        m = m * m % n
-    m = m * s % n
-    t = _SHA256_INFO + hashlib.sha256(message).digest()
-    want = b"\x00\x01" + b"\xff" * (size - 3 - len(t)) + b"\x00" + t
-    return m == int.from_bytes(want, "big")
 
 
 def due(ctx, at):
@@ -74,7 +40,7 @@ def due(ctx, at):
             u.run()
         return at
     finally:
-        __import__("runtime").forget("ota", "ota_http", "ota_switch", "otakey")
+        __import__("runtime").forget("ota", "ota_http", "ota_verify", "ota_switch", "otakey")
 
 
 class Updater:
