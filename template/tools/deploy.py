@@ -238,7 +238,13 @@ def fleet(board, build_dir, ports, dry_run=False, as_py=False, say=print):
     threads would share."""
     from concurrent.futures import ProcessPoolExecutor
 
-    say(f"deploying build/{board} to {len(ports)} boards: {', '.join(ports)}")
+    from .release import default_version
+
+    try:
+        version = f" ({default_version()})"  # the VERSION file or git describe, as `release` names it
+    except Failure:
+        version = ""
+    say(f"deploying build/{board}{version} to {len(ports)} boards: {', '.join(ports)}")
     with ProcessPoolExecutor(max_workers=min(8, len(ports))) as pool:
         n = len(ports)
         results = list(pool.map(_deploy_one, [board] * n, [build_dir] * n, ports, [dry_run] * n, [as_py] * n))
