@@ -2,7 +2,7 @@
 import argparse
 import sys
 
-from . import build, check, config_cmd, deploy, deps, logs, sim, typecheck
+from . import build, check, config_cmd, deploy, deps, logs, release, sim, typecheck
 from .project import Failure, Usage
 
 # The commands, in the order `--help` lists them. Each module declares its own command:
@@ -16,6 +16,7 @@ COMMANDS = {
     "logs": logs,
     "typecheck": typecheck,
     "deps": deps,
+    "release": release,
 }
 
 

@@ -151,6 +151,12 @@ def plan(board, as_py):
         files[rel.as_posix()] = src
     files["lib/runtime/target." + ("py" if as_py else "mpy")] = target_source(board)
     files["lib/runtime/schema." + ("py" if as_py else "mpy")] = schema_source(board)
+    if has_wifi(board):  # over-the-air updates: what checks a release's signature (`release` makes the key)
+        from . import signing
+
+        key = signing.public_key()
+        if key:
+            files["lib/runtime/otakey." + ("py" if as_py else "mpy")] = signing.key_module(key)
     files["boot.py"] = boot_source(board)
     return files
 

@@ -38,7 +38,7 @@ from pathlib import PurePosixPath
 
 from . import device
 from .device import Board
-from .project import BOARDS, FACTS, PORT_HELP, PROJECT, ROOT, Failure
+from .project import BOARDS, FACTS, PORT_HELP, PROJECT, ROOT, Failure, Usage
 
 MANIFEST = ".deployed"  # on the board: the files the last deploy wrote, one JSON list
 JOURNAL = ".deploying"  # on the board while a deploy switches to the staged files
@@ -191,7 +191,10 @@ def add_arguments(p):
     from .build import board_argument
 
     board_argument(p)
-    p.add_argument("--port", default="auto", help=PORT_HELP)
+    p.add_argument("--port", action="append", help=PORT_HELP.replace("(default: %(default)s)", "(default: auto)")
+                   + "; give it again for more boards: they are deployed to at the same time")
+    p.add_argument("--all", action="store_true",
+                   help="every board on a USB serial port, at the same time, one summary line each")
     p.add_argument("--dry-run", action="store_true", help="print what would change on the board and "
                    "write nothing (the board is still reset, so its firmware runs again)")
     p.add_argument("--py", action="store_true", help="deploy source .py files instead of .mpy "
@@ -202,10 +205,69 @@ def add_arguments(p):
 def run(args):
     from . import build, check
 
+    ports = args.port or ["auto"]
+    if args.all and args.port:
+        raise Usage("--all deploys to every board found; give either --all or --port")
+    if (args.all or len(ports) > 1) and args.follow:
+        raise Usage("--follow streams one board's console: give one --port")
     if not check.check(args.board):
         raise Failure("check failed; fix the problems above, nothing was sent to the board")
-    deploy(args.board, build.build(args.board, args.py), args.port, args.dry_run, args.py, args.follow)
-    return 0
+    if args.all:
+        ports = usb_ports()
+        if not ports:
+            raise Failure(device.NO_DEVICE)
+    build_dir = build.build(args.board, args.py)
+    if len(ports) == 1 and not args.all:
+        deploy(args.board, build_dir, ports[0], args.dry_run, args.py, args.follow)
+        return 0
+    return fleet(args.board, build_dir, ports, args.dry_run, args.py)
+
+
+def usb_ports():
+    """The USB serial ports, as `mpremote connect list` shows them (what `auto` picks from)."""
+    from serial.tools import list_ports
+
+    return sorted(p.device for p in list_ports.comports() if p.vid is not None)
+
+
+def fleet(board, build_dir, ports, dry_run=False, as_py=False, say=print):
+    """The same deploy to several boards at once: one summary line each, in the order given; a
+    failing board does not stop the others. The exit code: 1 when any failed.
+
+    One process per board, not threads: mpremote's connection code swaps sys.stdout, which
+    threads would share."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .release import default_version
+
+    try:
+        version = f" ({default_version()})"  # the VERSION file or git describe, as `release` names it
+    except Failure:
+        version = ""
+    say(f"deploying build/{board}{version} to {len(ports)} boards: {', '.join(ports)}")
+    with ProcessPoolExecutor(max_workers=min(8, len(ports))) as pool:
+        n = len(ports)
+        results = list(pool.map(_deploy_one, [board] * n, [build_dir] * n, ports, [dry_run] * n, [as_py] * n))
+    for _, line in results:
+        say(line)
+    failed = sum(1 for ok, _ in results if not ok)
+    say(f"{len(ports) - failed} of {len(ports)} boards deployed" + (f", {failed} failed" if failed else ""))
+    return 1 if failed else 0
+
+
+def _deploy_one(board, build_dir, port, dry_run, as_py):
+    """(ok, summary line) of one board's deploy (fleet)."""
+    started, lines = time.perf_counter(), []
+    try:
+        plan = deploy(board, build_dir, port, dry_run, as_py, say=lines.append)
+    except Failure as e:
+        return False, f"{port}: failed: {e}"
+    except Exception as e:  # one board's surprise must not hide the others' results
+        return False, f"{port}: failed: {e.__class__.__name__}: {e}"
+    verb = "would write" if dry_run else "written"
+    return True, (f"{port}: ok, {len(plan.put)} {verb}, {len(plan.remove)} removed, "
+                  f"{plan.same} up to date ({time.perf_counter() - started:.1f} s)")
+
 
 SURVEY = r"""
 import os, sys

@@ -21,6 +21,7 @@ from runtime.jsonscan import scan
 CHOICES = {
     "log_level": ("DEBUG", "INFO", "WARNING", "ERROR"),
     "wifi_on_fail": ("offline", "retry", "sleep"),
+    "ota_install": ("now", "boot"),  # over-the-air updates (runtime/ota): switch at once, or at the next boot
 }
 PATH = "config.json"
 TMP = PATH + ".tmp"
@@ -30,7 +31,7 @@ BAD = PATH + ".bad"
 # so time.ticks_add(now, ms) never leaves a 32-bit board's small ints (ticks wrap
 # at 2**30). Plain numbers, not const(): the host tools run this file too.
 MS_MAX = 0x1FFFFFFF
-RANGES = {"max_failures": (1, 1000), "mem_report_ticks": (0, MS_MAX)}
+RANGES = {"max_failures": (1, 1000), "mem_report_ticks": (0, MS_MAX), "ota_check_ms": (60000, MS_MAX)}
 MAX_BYTES = 4096  # a longer config.json is refused: a small board's heap
 MAX_DEPTH = 10  # arrays and objects nested deeper are refused
 
@@ -89,6 +90,8 @@ def check(data, defaults, required=(), watchdog_ms=None, ranges=None, choices=No
                     want += " of at least %r" % lo
             if not ok:
                 return None, "config.json: %s should be %s, not %s" % (key, want, shown)
+            if key == "ota_url" and value and str(value).split("://")[0] not in ("http", "https"):  # runtime/ota
+                return None, "config.json: ota_url should start with http:// or https://, or be empty, not %s" % shown
         conf[key] = value
     for key in required:
         if not conf.get(key):

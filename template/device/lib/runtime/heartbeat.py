@@ -56,6 +56,8 @@ class Context:
         self.led = hw.led(target.LED, target.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0
+        # With config ota_url: ticks_ms of the next over-the-air update check (runtime/ota), the first at tick 1.
+        self.ota = time.ticks_ms() if target.WIFI and config.get("ota_url", "") else None
         self.report_every = config["mem_report_ticks"]  # read once: run_tick is the hot path
 
     def feed(self):
@@ -116,6 +118,15 @@ class Context:
                 self.log.exception("wifi: upkeep failed", e)
         self.feed()
         self.tick += 1
+        at = self.ota  # over-the-air updates: checks, and a new version's stable boot
+        if at is not None and (self.tick in (1, _STABLE_TICKS) or time.ticks_diff(time.ticks_ms(), at) >= 0):
+            try:
+                from runtime import ota  # loaded only while it works (runtime/ota)
+
+                self.ota = ota.due(self, at)
+            except Exception as e:  # MemoryError loading it, a full flash: the app runs on
+                self.ota = time.ticks_add(time.ticks_ms(), self.config["ota_check_ms"])
+                self.log.warning("ota: %r", e)
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
             # Again, for a console that USB connected after the boot: why this boot happened.

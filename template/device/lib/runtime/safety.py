@@ -42,6 +42,16 @@ def _set_crash_boots(n):
 
 def decide():
     # Called by boot.py: the reason this is a safe-mode boot, or None.
+    if exists(".ota"):  # an over-the-air update under way (runtime/ota_switch) finishes
+        from runtime import ota_switch  # first, or a version that keeps crashing is undone
+
+        try:
+            said = ota_switch.at_boot()
+        except Exception as e:  # a damaged .ota/ must not stop the boot
+            said = repr(e)
+        if said:
+            print("ota:", said)
+        __import__("runtime").forget("ota_switch")  # the heap is the app's
     if reset_cause() == "PWRON_RESET":
         _set_crash_boots(0)  # power was cut or first applied: not a crash
         return None
