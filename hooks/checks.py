@@ -68,7 +68,8 @@ USER_TOOLS = "tools.toml"  # the user's tool settings: extend-exclude leaves pat
 # The runtime's Wi-Fi modules: a build for a board without Wi-Fi (or a project without it) leaves them out.
 WIFI_MODULES = ("lib/runtime/net.py", "lib/runtime/provision.py", "lib/runtime/setup_form.py",
                 "lib/runtime/setup_page.py", "lib/runtime/keep.py",
-                "lib/runtime/ota.py", "lib/runtime/ota_http.py", "lib/runtime/ota_verify.py")
+                "lib/runtime/ota.py", "lib/runtime/ota_http.py", "lib/runtime/ota_verify.py",
+                "lib/runtime/ota_switch.py")
 
 
 class Finding:

@@ -43,9 +43,9 @@ def _set_crash_boots(n):
 def decide():
     # Called by boot.py: the reason this is a safe-mode boot, or None.
     if exists(".ota"):  # an over-the-air update under way (runtime/ota_switch) finishes
-        from runtime import ota_switch  # first, or a version that keeps crashing is undone
+        try:  # first, or a version that keeps crashing is undone (Wi-Fi builds only)
+            from runtime import ota_switch
 
-        try:
             said = ota_switch.at_boot()
         except Exception as e:  # a damaged .ota/ must not stop the boot
             said = repr(e)
