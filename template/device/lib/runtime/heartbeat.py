@@ -125,7 +125,7 @@ class Context:
 
                 self.ota = ota.due(self, at)
             except Exception as e:  # MemoryError loading it, a full flash: the app runs on
-                self.ota = time.ticks_add(time.ticks_ms(), self.config["ota_check_ms"])
+                self.ota = time.ticks_add(time.ticks_ms(), self.config.get("ota_check_ms", 3600000))
                 self.log.warning("ota: %r", e)
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
