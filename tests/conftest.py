@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -50,11 +51,21 @@ def stubs_env(project_dir):
                 if line.startswith("micropython-") and "-stubs==" in line)
     target = STUBS / spec.replace("==", "-")
     if not (target / ".complete").is_file():
-        shutil.rmtree(target, ignore_errors=True)
+        # Installed beside, then renamed into place: tests running in parallel (pytest-xdist)
+        # may want the same package at once, and none may see it half installed.
+        STUBS.mkdir(exist_ok=True)
+        beside = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=STUBS))
         out = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
-                              "--target", str(target), spec], capture_output=True, text=True, timeout=600)
+                              "--target", str(beside), spec], capture_output=True, text=True, timeout=600)
         assert out.returncode == 0, f"could not install {spec}: {out.stderr[-2000:]}"
-        (target / ".complete").write_text(spec + "\n")
+        (beside / ".complete").write_text(spec + "\n")
+        if target.is_dir() and not (target / ".complete").is_file():  # left by an interrupted run
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.rename(beside, target)
+        except OSError:  # another test installed it meanwhile
+            shutil.rmtree(beside, ignore_errors=True)
+        assert (target / ".complete").is_file(), f"{target} is not a complete install of {spec}"
     return dict(os.environ, PYTHONPATH=str(target))
 
 
@@ -131,3 +142,10 @@ class Background(project_conftest.Background):
 
 def sim_in_background(project, *args):
     return Background("sim", *args, cwd=project)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked `slow` (a minute or more: a project's whole suite) run first. Workers of
+    pytest-xdist take the next test as they finish one, so the short tests fill the gaps, and
+    no worker is left running a long one alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

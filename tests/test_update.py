@@ -284,6 +284,7 @@ def test_changelog_has_a_section_with_upgrade_notes_per_release():
         assert "### Upgrade notes" in body, f"CHANGELOG section {title!r} has no '### Upgrade notes'"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 def test_update_keeps_the_users_work(template_repo, tmp_path, version):
     project = copy(template_repo.path, f"v{version}", USER_ANSWERS, tmp_path / "garden")
@@ -324,9 +325,12 @@ def test_update_keeps_the_users_work(template_repo, tmp_path, version):
     del expected[OPTIONAL_FILE]
     assert_same_tree(tree(project), expected)
 
-    # The user's config.json stays in the project root: tests use their own flash folders.
+    # The user's config.json stays in the project root: tests use their own flash folders. The
+    # board-independent tests (deploy faults, deps) run once, in test_generated_project.py's
+    # FULL[0], with a config.json of the user's in the root too.
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                         cwd=project, capture_output=True, text=True, timeout=600, env=stubs_env(project))
+                         cwd=project, capture_output=True, text=True, timeout=600,
+                         env=dict(stubs_env(project), BOARD_INDEPENDENT_ELSEWHERE="1"))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert " passed" in out.stdout
 
