@@ -15,9 +15,8 @@ import types
 import urllib.request
 from urllib.parse import urlencode
 
-import copier
 import pytest
-from conftest import ROOT, stubs_env
+from conftest import ROOT, render, stubs_env
 
 DECLARED = {
     "mqtt_server": {"type": "str", "default": "", "required": True, "help": "the broker's host name"},
@@ -38,9 +37,7 @@ def run(project, *args, env=None, timeout=300):
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     dst = tmp_path_factory.mktemp("rendered") / "proj"
-    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico_w"], "wifi_country": "DE"},
-                    defaults=True, vcs_ref="HEAD", quiet=True)
-    return dst
+    return render(dst, boards=["rp2_pico_w"], wifi_country="DE")
 
 
 @pytest.fixture
@@ -240,7 +237,7 @@ def test_user_exclusions_reach_ruff_typecheck_and_check(project):
 
 def test_a_plain_pico_has_no_wifi_settings_ships_no_wifi_code_and_starts_on_defaults(tmp_path):
     dst = tmp_path / "pico"
-    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico"]}, defaults=True, vcs_ref="HEAD", quiet=True)
+    render(dst, boards=["rp2_pico"])
     example = json.loads((dst / "config.example.json").read_text())
     assert example and not [k for k in example if k.startswith("wifi_")]
     flash = tmp_path / "flash"

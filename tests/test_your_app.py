@@ -21,10 +21,9 @@ import subprocess
 import sys
 import time
 
-import copier
 import pytest
 
-from conftest import ROOT, checks, stubs_env, tool
+from conftest import ROOT, checks, render, stubs_env, tool
 
 FOREIGN = ROOT / "tests" / "foreign_apps"
 ANSWERS = {"boards": ["rp2_pico_w"], "wifi": True}  # Wi-Fi, a log file, a watchdog: every part of the runtime
@@ -33,9 +32,7 @@ CONFIG = {"wifi_ssid": "home"}
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    dst = tmp_path_factory.mktemp("rendered") / "proj"
-    copier.run_copy(str(ROOT), dst, data=ANSWERS, defaults=True, vcs_ref="HEAD", quiet=True)
-    return dst
+    return render(tmp_path_factory.mktemp("rendered") / "proj", **ANSWERS)
 
 
 @pytest.fixture
