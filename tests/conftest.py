@@ -39,6 +39,13 @@ def run_vm(script, cwd, heap="64K"):
 
 STUBS = ROOT / ".stubs"
 
+# The part of a rendered project's own suite that a user's work (their app and tests, settings, a
+# line in a template file) can change the outcome of: their tests, the quality gates over all
+# code (ruff, the type checker), the check and the build. The rest, the template's tests, run the
+# runtime with an app of their own (test_your_app.py proves it with a foreign app) and pass in
+# test_generated_project.py for each rendering that differs in code.
+USERS_PART = ["tests/app", "tests/runtime/test_quality.py", "tests/runtime/test_check.py"]
+
 
 def stubs_env(project_dir):
     """Environment in which a rendered project's tests find the stubs its requirements-dev.txt pins.

@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, checks, render, stubs_env, tool
+from conftest import ROOT, USERS_PART, checks, render, stubs_env, tool
 
 FOREIGN = ROOT / "tests" / "foreign_apps"
 ANSWERS = {"boards": ["rp2_pico_w"], "wifi": True}  # Wi-Fi, a log file, a watchdog: every part of the runtime
@@ -66,7 +66,7 @@ def run(project, *args, timeout=600):
 
 
 # What each app's project runs of its suite: all of it once; else what the app's code can change.
-SUITE = {"meter": [], "quiet": ["tests/app", "tests/runtime/test_quality.py", "tests/runtime/test_check.py"]}
+SUITE = {"meter": [], "quiet": USERS_PART}
 
 
 @pytest.mark.slow
