@@ -23,7 +23,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, USERS_PART, checks, render, stubs_env, tool
+from conftest import ROOT, USERS_PART, checks, render, sim_in_background, stubs_env, tool
 
 FOREIGN = ROOT / "tests" / "foreign_apps"
 ANSWERS = {"boards": ["rp2_pico_w"], "wifi": True}  # Wi-Fi, a log file, a watchdog: every part of the runtime
@@ -172,23 +172,20 @@ def test_a_server_down_at_boot_keeps_the_documented_app_running(rendered, tmp_pa
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     flash = flash_with(tmp_path, app, dict(CONFIG, server_port=port, server_retry_ms=100, loop_interval_ms=50))
-    proc = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(flash), "--ticks", "400"],
-                            cwd=rendered, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines, server = [], None
+    vm = sim_in_background(rendered, "--flash", str(flash), "--ticks", "400")
+    server = None
     try:
-        for line in proc.stdout:
-            lines.append(line)
-            if "server: down" in line and sum("server: down" in x for x in lines) == 3:
-                server = socket.create_server(("127.0.0.1", port))  # the server comes back
-            if "server: connected" in line:
-                break
-        proc.terminate()
-        proc.wait(timeout=30)
+        start = 0
+        for _ in range(3):  # three tries fail, then the server comes back
+            down = vm.wait_for("server: down", 60, start)
+            assert down, vm.output
+            start = vm.lines.index(down, start) + 1
+        server = socket.create_server(("127.0.0.1", port))
+        vm.wait_for("server: connected", 60)
     finally:
-        proc.kill()
+        text = vm.kill()
         if server:
             server.close()
-    text = "".join(lines)
     waits = [int(w) for w in re.findall(r"server: down \(.*\), next try in (\d+) ms", text)]
     assert waits[:3] == [100, 200, 400], text
     assert "server: connected" in text and "safe mode" not in text and "Traceback" not in text, text
