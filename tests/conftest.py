@@ -5,6 +5,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,13 @@ def run_vm(script, cwd, heap="64K"):
 
 STUBS = ROOT / ".stubs"
 
+# The part of a rendered project's own suite that a user's work (their app and tests, settings, a
+# line in a template file) can change the outcome of: their tests, the quality gates over all
+# code (ruff, the type checker), the check and the build. The rest, the template's tests, run the
+# runtime with an app of their own (test_your_app.py proves it with a foreign app) and pass in
+# test_generated_project.py for each rendering that differs in code.
+USERS_PART = ["tests/app", "tests/runtime/test_quality.py", "tests/runtime/test_check.py"]
+
 
 def stubs_env(project_dir):
     """Environment in which a rendered project's tests find the stubs its requirements-dev.txt pins.
@@ -50,11 +58,21 @@ def stubs_env(project_dir):
                 if line.startswith("micropython-") and "-stubs==" in line)
     target = STUBS / spec.replace("==", "-")
     if not (target / ".complete").is_file():
-        shutil.rmtree(target, ignore_errors=True)
+        # Installed beside, then renamed into place: tests running in parallel (pytest-xdist)
+        # may want the same package at once, and none may see it half installed.
+        STUBS.mkdir(exist_ok=True)
+        beside = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=STUBS))
         out = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile",
-                              "--target", str(target), spec], capture_output=True, text=True, timeout=600)
+                              "--target", str(beside), spec], capture_output=True, text=True, timeout=600)
         assert out.returncode == 0, f"could not install {spec}: {out.stderr[-2000:]}"
-        (target / ".complete").write_text(spec + "\n")
+        (beside / ".complete").write_text(spec + "\n")
+        if target.is_dir() and not (target / ".complete").is_file():  # left by an interrupted run
+            shutil.rmtree(target, ignore_errors=True)
+        try:
+            os.rename(beside, target)
+        except OSError:  # another test installed it meanwhile
+            shutil.rmtree(beside, ignore_errors=True)
+        assert (target / ".complete").is_file(), f"{target} is not a complete install of {spec}"
     return dict(os.environ, PYTHONPATH=str(target))
 
 
@@ -131,3 +149,10 @@ class Background(project_conftest.Background):
 
 def sim_in_background(project, *args):
     return Background("sim", *args, cwd=project)
+
+
+def pytest_collection_modifyitems(items):
+    """Tests marked `slow` (a minute or more: a project's whole suite) run first. Workers of
+    pytest-xdist take the next test as they finish one, so the short tests fill the gaps, and
+    no worker is left running a long one alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -6,18 +6,15 @@ with one validator. A wrong app value never wipes the other settings: not on the
 in `tools config`. One Wi-Fi rendering serves every test here but the one without Wi-Fi.
 """
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import types
 import urllib.request
 from urllib.parse import urlencode
 
-import copier
 import pytest
-from conftest import ROOT, stubs_env
+from conftest import ROOT, render, sim_in_background, stubs_env
 
 DECLARED = {
     "mqtt_server": {"type": "str", "default": "", "required": True, "help": "the broker's host name"},
@@ -38,9 +35,7 @@ def run(project, *args, env=None, timeout=300):
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     dst = tmp_path_factory.mktemp("rendered") / "proj"
-    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico_w"], "wifi_country": "DE"},
-                    defaults=True, vcs_ref="HEAD", quiet=True)
-    return dst
+    return render(dst, boards=["rp2_pico_w"], wifi_country="DE")
 
 
 @pytest.fixture
@@ -181,29 +176,20 @@ def test_the_setup_page_keeps_the_other_settings_and_asks_for_the_required_ones(
     (flash / "config.json").write_text(json.dumps({"wifi_ssid": "old", "mqtt_port": "1883",
                                                    "mqtt_server": "broker.local", "mqtt_token": TOKEN,
                                                    "colour": "blue"}))
-    sim = subprocess.Popen([sys.executable, "-m", "tools", "sim", "--flash", str(flash)], cwd=project,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines = []
+    vm = sim_in_background(project, "--flash", str(flash))
     try:
-        for line in sim.stdout:
-            lines.append(line)
-            if line.startswith("setup page: http://"):
-                break
-        url = lines[-1].split("setup page: ", 1)[1].strip()
+        url = vm.wait_for("setup page: http://", 60)
+        assert url, vm.output
+        url = url.split("setup page: ", 1)[1].strip()
         page = urllib.request.urlopen(url, timeout=10).read().decode()
         assert "name=mqtt_server" in page and "placeholder='set: empty keeps it'" in page
         assert TOKEN not in page and "broker.local" not in page
         form = urlencode({"ssid": "home", "password": "s3cret-pw", "mqtt_server": ""}).encode()
         saved = urllib.request.urlopen(url + "save", data=form, timeout=10).read().decode()
         assert "<h1>Saved</h1>" in saved and "mqtt_port" in saved and TOKEN not in saved
-        for line in sim.stdout:
-            lines.append(line)
-            if "app: tick" in line:
-                break
+        assert vm.wait_for("app: tick", 60), vm.output
     finally:
-        os.killpg(sim.pid, signal.SIGKILL)
-        sim.wait(timeout=10)
-    output = "".join(lines)
+        output = vm.kill()
     assert "setup mode: config.json: mqtt_port should be int from 1 to 65535, not '1883'" in output
     assert "left out mqtt_port" in output and TOKEN not in output and "s3cret-pw" not in output
     assert json.loads((flash / "config.json").read_text()) == {
@@ -242,7 +228,7 @@ def test_user_exclusions_reach_ruff_typecheck_and_check(project):
 
 def test_a_plain_pico_has_no_wifi_settings_ships_no_wifi_code_and_starts_on_defaults(tmp_path):
     dst = tmp_path / "pico"
-    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico"]}, defaults=True, vcs_ref="HEAD", quiet=True)
+    render(dst, boards=["rp2_pico"])
     example = json.loads((dst / "config.example.json").read_text())
     assert example and not [k for k in example if k.startswith("wifi_")]
     flash = tmp_path / "flash"

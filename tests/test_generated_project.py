@@ -6,24 +6,25 @@ import sys
 import pytest
 
 from conftest import CATALOGUE, stubs_env
+from test_your_app import ANSWERS as FOREIGN
 
 # The renderings whose code differs run the project's whole suite: a representative per port,
-# Wi-Fi and not, several boards, the options that change the firmware (FULL). The others only
-# change board facts (pins, heap, limits): each is rendered, checked, built for every board and
-# run for a few ticks on the virtual board (LIGHT); test_template.py compiles each board's
-# drivers with its own -march.
+# Wi-Fi and not, several boards, the options that change the firmware (FULL). The rp2 board
+# with Wi-Fi runs it in test_your_app.py (FOREIGN: the same answers, with a foreign app); the
+# esp8266 is the primary board of the several-board rendering. The others only change board
+# facts (pins, heap, limits): each is rendered, checked, built for every board and run for a
+# few ticks on the virtual board (LIGHT); test_template.py compiles each board's drivers with
+# its own -march.
 FULL = [
     {"boards": ["esp32"], "wifi": True},
-    {"boards": ["esp8266"], "wifi": True},
     {"boards": ["rp2_pico"], "wifi": False},
-    {"boards": ["rp2_pico_w"], "wifi": True},
     {"boards": ["pyboard"], "wifi": False},
     {"boards": ["esp8266", "rp2_pico_w", "pyboard"], "wifi": True, "wifi_country": "DE"},
     {"boards": ["esp32"], "log_to_file": False, "watchdog": False, "log_level": "DEBUG"},
 ]
 LIGHT = [
     {"boards": [b], "wifi": CATALOGUE[b]["wifi"]} for b in sorted(CATALOGUE)
-    if not any(a["boards"] == [b] and len(a) == 2 for a in FULL)
+    if not any(a["boards"] == [b] and len(a) == 2 for a in FULL + [FOREIGN])
 ] + [
     {"boards": ["rp2_pico"], "wifi": False, "loop_interval_ms": 50, "log_max_bytes": 2048, "log_backups": 0,
      "editor": "none", "ci": "none"},
@@ -37,15 +38,28 @@ def name(answers):
 
 
 def test_every_board_has_a_rendering():
-    assert {b for a in FULL + LIGHT for b in a["boards"]} == set(CATALOGUE)
+    assert {b for a in FULL + [FOREIGN] + LIGHT for b in a["boards"]} == set(CATALOGUE)
 
 
+def test_the_whole_suite_runs_on_every_port_with_wifi_and_without():
+    whole = FULL + [FOREIGN]
+    primaries = [CATALOGUE[a["boards"][0]] for a in whole]
+    assert {b["port"] for b in primaries} == {b["port"] for b in CATALOGUE.values()}
+    assert {a.get("wifi", True) and b["wifi"] for a, b in zip(whole, primaries)} == {True, False}
+    assert any(len(a["boards"]) > 1 for a in whole)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("answers", FULL, ids=name)
 def test_generated_project_passes_its_own_tests(copie, answers):
     result = copie.copy(extra_answers=answers)
     assert result.exit_code == 0, result.exception
     env = stubs_env(result.project_dir)
-    if answers is not FULL[0]:  # the board-independent tests (deploy faults, deps) run in FULL[0] only
+    if answers is FULL[0]:
+        # The board-independent tests (deploy faults, deps) run here only, beside a config.json of
+        # the user's in the project root, which no test may send to a board or read.
+        (result.project_dir / "config.json").write_text('{"wifi_ssid": "users-own", "wifi_password": "secret"}\n')
+    else:
         env["BOARD_INDEPENDENT_ELSEWHERE"] = "1"
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
                          cwd=result.project_dir, capture_output=True, text=True, timeout=900, env=env)

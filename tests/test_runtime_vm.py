@@ -1,5 +1,6 @@
 """Runs the rendered runtime modules in the MicroPython unix port."""
 import json
+import shutil
 
 import pytest
 
@@ -7,10 +8,9 @@ from conftest import run_vm
 
 
 @pytest.fixture
-def device(copie):
-    result = copie.copy(extra_answers={"boards": ["esp8266"]})
-    assert result.exit_code == 0, result.exception
-    return result.project_dir / "device"
+def device(renderings, tmp_path):
+    """device/ of the esp8266 project (rendered once), copied: a test writes its config and logs there."""
+    return shutil.copytree(renderings(boards=["esp8266"]) / "device", tmp_path / "device")
 
 
 def test_log_rotation_keeps_the_bound(device):

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import render
 
 PIN = re.compile(r"^sim: pin LED (\d) at (\d+) ms$", re.MULTILINE)
 LOGGING_APP = """def setup(ctx):
@@ -27,12 +27,7 @@ def loop(ctx):
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    import copier
-
-    dst = tmp_path_factory.mktemp("status") / "p"
-    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico"], "log_to_file": True}, defaults=True,
-                    vcs_ref="HEAD", quiet=True)
-    return dst
+    return render(tmp_path_factory.mktemp("status") / "p", boards=["rp2_pico"], log_to_file=True)
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ import pytest
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from conftest import CATALOGUE, ROOT, stubs_env
+from conftest import CATALOGUE, ROOT, USERS_PART, stubs_env
 
 
 class Settings(yaml.SafeLoader):
@@ -284,6 +284,7 @@ def test_changelog_has_a_section_with_upgrade_notes_per_release():
         assert "### Upgrade notes" in body, f"CHANGELOG section {title!r} has no '### Upgrade notes'"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", VERSIONS)
 def test_update_keeps_the_users_work(template_repo, tmp_path, version):
     project = copy(template_repo.path, f"v{version}", USER_ANSWERS, tmp_path / "garden")
@@ -324,8 +325,10 @@ def test_update_keeps_the_users_work(template_repo, tmp_path, version):
     del expected[OPTIONAL_FILE]
     assert_same_tree(tree(project), expected)
 
-    # The user's config.json stays in the project root: tests use their own flash folders.
-    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+    # The project is a fresh copy plus the user's work (above): the part of its suite that work
+    # can change passes. The user's config.json stays in the project root: tests use their own
+    # flash folders (test_generated_project.py runs a whole suite beside one too).
+    out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *USERS_PART],
                          cwd=project, capture_output=True, text=True, timeout=600, env=stubs_env(project))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
     assert " passed" in out.stdout

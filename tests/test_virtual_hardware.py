@@ -10,7 +10,7 @@ import sys
 import zlib
 
 import pytest
-from conftest import CATALOGUE, ROOT, stubs_env
+from conftest import CATALOGUE, ROOT, render, stubs_env
 
 VM = ROOT / "template" / "tools" / "vm"
 CLASSES = ["Pin", "I2C", "SoftI2C", "SPI", "SoftSPI", "PWM", "ADC", "Timer", "UART", "RTC", "WDT"]
@@ -144,11 +144,7 @@ def png(path, w, h, rows):
 
 
 def test_an_app_with_buses_and_user_devices_runs_on_the_virtual_board(tmp_path):
-    import copier
-
-    dst = tmp_path / "p"
-    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico"], "wifi": False}, defaults=True, vcs_ref="HEAD",
-                    quiet=True)
+    dst = render(tmp_path / "p", boards=["rp2_pico"], wifi=False)
     assert (dst / "sim" / "devices.py").is_file()
     (dst / "device" / "app.py").write_text(APP)
     (dst / "config.json").write_text("{}")
@@ -175,11 +171,7 @@ def test_an_app_with_buses_and_user_devices_runs_on_the_virtual_board(tmp_path):
 
 
 def test_port_only_modules_are_on_their_boards_only(tmp_path):
-    import copier
-
-    dst = tmp_path / "p"
-    copier.run_copy(str(ROOT), dst, data={"boards": ["rp2_pico", "esp32"], "wifi": False}, defaults=True,
-                    vcs_ref="HEAD", quiet=True)
+    dst = render(tmp_path / "p", boards=["rp2_pico", "esp32"], wifi=False)
     code = ("import sys\nfor m in ('network', 'rp2', 'esp32', 'esp', 'pyb', 'neopixel', 'dht', 'onewire', 'ds18x20'):\n"
             "    try:\n        __import__(m); print('has', m)\n    except ImportError:\n        print('lacks', m)\n")
     probe = (f"import sys; sys.path[:0] = ['tools']; from tools import sim; "

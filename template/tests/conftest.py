@@ -44,6 +44,12 @@ def loop(ctx):
 """
 
 
+# A test that no board or answer changes the outcome of: the template's own test matrix runs it in
+# one rendering (it sets BOARD_INDEPENDENT_ELSEWHERE=1 for the others); a project runs it always.
+board_independent = pytest.mark.skipif(os.environ.get("BOARD_INDEPENDENT_ELSEWHERE") == "1",
+                                       reason="board-independent: the template's matrix runs it in one rendering")
+
+
 def require_micropython():
     """Skip on a platform without the unix port's wheel; fail where it should be installed."""
     if shutil.which("micropython") or (Path(sys.executable).parent / "micropython").exists():

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import board_independent
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -19,6 +21,7 @@ def test_the_project_passes_every_check():
     assert [f for f in json.loads(out.stdout) if f["level"] == "error"] == []
 
 
+@board_independent  # the tools' behaviour on a copy of the project
 def test_build_refuses_a_failing_project(tmp_path):
     copy = copy_project(tmp_path)
     with open(copy / "device" / "boot.py", "a") as f:
@@ -35,6 +38,7 @@ def copy_project(tmp_path):
     return copy
 
 
+@board_independent  # the tools' behaviour on a copy of the project
 def test_a_pass_is_remembered_until_a_file_changes(tmp_path):
     copy = copy_project(tmp_path)
     assert tools("check", cwd=copy).returncode == 0
@@ -53,6 +57,7 @@ def test_a_pass_is_remembered_until_a_file_changes(tmp_path):
     assert "docs/notes.md:1: error [secret]" in fresh.stderr
 
 
+@board_independent  # the tools' behaviour on a copy of the project
 def test_a_failing_check_is_never_remembered(tmp_path):
     copy = copy_project(tmp_path)
     with open(copy / "device" / "boot.py", "a") as f:
@@ -61,6 +66,7 @@ def test_a_failing_check_is_never_remembered(tmp_path):
     assert not (copy / "build" / ".check.json").exists()
 
 
+@board_independent  # the tools' behaviour on a copy of the project
 def test_build_compiles_only_what_changed_and_drops_what_is_gone(tmp_path):
     copy = copy_project(tmp_path)
     assert tools("build", cwd=copy).returncode == 0

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from conftest import TEST_APP, Background
+from conftest import TEST_APP, Background, board_independent
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = json.loads((ROOT / "tools" / "project.json").read_text())
@@ -178,6 +178,7 @@ HOSTILE = {
 }
 
 
+@board_independent  # the page's byte checks, the same code on every board
 @pytest.mark.parametrize("field", ["ssid", "password"])
 def test_hostile_field_values_get_the_promised_400(board, field):
     # Each value inside ordinary text, in each field: every one is refused, nothing is saved.
