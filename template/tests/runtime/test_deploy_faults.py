@@ -453,14 +453,18 @@ def boots(flash, tmp, project):
     return out.returncode == 0 and f"boot: {PROJECT['project']} on" in out.stdout, out.stdout[-600:] + out.stderr[-600:]
 
 
-def settle(flash, quiet=0.3, within=10.0):
-    """After a kill the board may still run the exec it got (the switch): wait until its flash
-    has not changed for `quiet` seconds (a busy machine can hold the VM back a while)."""
+def settle(flash, paths, quiet=0.3, within=10.0):
+    """After a kill the board may still run the exec it got (the switch): wait until the files a
+    deploy writes (`paths` of the builds, its journal, manifest and staging) have not changed for
+    `quiet` seconds (a busy machine can hold the VM back a while). The firmware's own files (its
+    log, its crash count) may change all along: a board without Wi-Fi runs its app meanwhile."""
     deadline = time.monotonic() + within
     last, since = None, time.monotonic()
+    deploys = lambda p: (p.relative_to(flash).as_posix() in paths or p.name in (".deployed", ".deploying")  # noqa: E731
+                         or ".staging" in p.relative_to(flash).parts)
     while time.monotonic() < deadline:
         try:
-            now = {p: (s.st_size, s.st_mtime_ns) for p in flash.rglob("*") if (s := p.stat())}
+            now = {p: (s.st_size, s.st_mtime_ns) for p in flash.rglob("*") if deploys(p) and (s := p.stat())}
         except FileNotFoundError:  # removed while we looked
             now = None
         if now != last:
@@ -514,7 +518,7 @@ def test_deploys_killed_at_random_moments_never_brick_the_board(served_project, 
             seen += [line.strip() for line in rest]
             phase = "done" if proc.returncode == 0 else phase_of(seen)
             phases[phase] = phases.get(phase, 0) + 1
-            settle(flash)
+            settle(flash, {p for f in files.values() for p in f})
             left = firmware(on_flash(flash), *files.values())
             whole = [name for name, f in files.items() if all(left.get(p) == d for p, d in f.items())]
             assert whole, f"seed {SEED}, kill {i} ({phase}): neither build is whole on the board"
