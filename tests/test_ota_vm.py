@@ -75,13 +75,22 @@ def tls_host(host, tmp_path_factory):
     import ssl
 
     root, _ = host
-    if not shutil.which("openssl"):
-        pytest.skip("openssl is needed to make the test's certificate")
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     where = tmp_path_factory.mktemp("tls")
-    made = subprocess.run(check=False, args=["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                                             "-subj", "/CN=localhost", "-keyout", str(where / "key"),
-                                             "-out", str(where / "cert")], capture_output=True, text=True)
-    assert made.returncode == 0, made.stderr
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now)
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    (where / "cert").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (where / "key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                  serialization.NoEncryption()))
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(where / "cert", where / "key")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))

@@ -41,7 +41,7 @@ def run(args):
     if not build.has_wifi(args.board):
         raise Failure(f"{args.board} has no Wi-Fi in this project: over-the-air updates need it; "
                       "update it with `python -m tools deploy`")
-    n, d = signing.private_key()
+    key = signing.private_key()
     folder = DIST / args.board
     if args.point:
         version = checked_version(args.point)
@@ -51,7 +51,7 @@ def run(args):
     else:
         version = checked_version(args.version or default_version())
         manifest = publish(build.checked_build(args.board), folder / version, args.board, version)
-    serial = point(folder, args.board, version, manifest, n, d)
+    serial = point(folder, args.board, version, manifest, key)
     print(f"released {version} for {args.board} as release {serial}: {folder.relative_to(ROOT)}/")
     return 0
 
@@ -118,7 +118,7 @@ def signed_text(board, version, serial, manifest_sha):
     return f"{FORMAT} {board} {version} {serial} {manifest_sha}".encode()
 
 
-def point(folder, board, version, manifest, n, d):
+def point(folder, board, version, manifest, key):
     """Write latest.json for version under the next release number; that number."""
     pointer = folder / POINTER
     serial = 1
@@ -130,7 +130,7 @@ def point(folder, board, version, manifest, n, d):
                           "releases (its release number must keep growing)") from None
     sha = sha_file(manifest)
     data = {"board": board, "version": version, "serial": serial, "manifest": sha,
-            "sig": signing.sign(signed_text(board, version, serial, sha), n, d)}
+            "sig": signing.sign(signed_text(board, version, serial, sha), key)}
     tmp = pointer.with_suffix(".tmp")
     tmp.write_text(json.dumps(data) + "\n")
     tmp.replace(pointer)
