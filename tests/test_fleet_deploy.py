@@ -54,3 +54,29 @@ def test_all_and_port_together_is_a_usage_error(renderings, tmp_path):
     out = subprocess.run(check=False, args=[sys.executable, "-m", "tools", "deploy", "--all", "--port", "/dev/null"], cwd=project,
                          env=tools_env(), capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "either --all or --port" in out.stderr, out.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sim --serve needs a pty (Linux or macOS)")
+def test_all_skips_a_serial_device_that_is_no_micropython_board(renderings, tmp_path):
+    # `--all` takes every USB serial port; here they are a virtual board and a pty whose other end
+    # never answers (a USB-serial adapter, a GPS): the board is deployed, the other skipped.
+    project = tmp_path / "p"
+    shutil.copytree(renderings(boards=[BOARD]), project)
+    silent_end, silent = os.openpty()
+    other = os.ttyname(silent)
+    board = serve(project, tmp_path / "flash")
+    code = ("import sys; from tools import __main__ as cli, deploy; "
+            f"deploy.usb_ports = lambda: [{board.port!r}, {other!r}]; "
+            "sys.exit(cli.main(['deploy', '--all']))")
+    try:
+        out = subprocess.run(check=False, args=[sys.executable, "-c", code], cwd=project, env=tools_env(),
+                             capture_output=True, text=True, timeout=600)
+    finally:
+        board.ctrl_c()
+        os.close(silent_end)
+        os.close(silent)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"{board.port}: ok, " in out.stdout, out.stdout
+    assert f"{other}: skipped: does not answer as MicroPython" in out.stdout, out.stdout
+    assert "1 of 1 boards deployed; 1 other serial devices skipped" in out.stdout, out.stdout
+    assert (tmp_path / "flash" / "main.py").read_bytes() == (project / "build" / BOARD / "main.py").read_bytes()

@@ -194,7 +194,7 @@ def add_arguments(p):
     p.add_argument("--port", action="append", help=PORT_HELP.replace("(default: %(default)s)", "(default: auto)")
                    + "; give it again for more boards: they are deployed to at the same time")
     p.add_argument("--all", action="store_true",
-                   help="every board on a USB serial port, at the same time, one summary line each")
+                   help="every board on a USB serial port that answers as MicroPython, at the same time, one summary line each (other serial devices are skipped)")
     p.add_argument("--dry-run", action="store_true", help="print what would change on the board and "
                    "write nothing (the board is still reset, so its firmware runs again)")
     p.add_argument("--py", action="store_true", help="deploy source .py files instead of .mpy "
@@ -220,7 +220,7 @@ def run(args):
     if len(ports) == 1 and not args.all:
         deploy(args.board, build_dir, ports[0], args.dry_run, args.py, args.follow)
         return 0
-    return fleet(args.board, build_dir, ports, args.dry_run, args.py)
+    return fleet(args.board, build_dir, ports, args.dry_run, args.py, only_micropython=args.all)
 
 
 def usb_ports():
@@ -230,9 +230,11 @@ def usb_ports():
     return sorted(p.device for p in list_ports.comports() if p.vid is not None)
 
 
-def fleet(board, build_dir, ports, dry_run=False, as_py=False, say=print):
+def fleet(board, build_dir, ports, dry_run=False, as_py=False, say=print, only_micropython=False):
     """The same deploy to several boards at once: one summary line each, in the order given; a
-    failing board does not stop the others. The exit code: 1 when any failed.
+    failing board does not stop the others. The exit code: 1 when any failed. With
+    only_micropython (`--all`), a port that does not answer as MicroPython (another USB serial
+    device) is skipped, not failed.
 
     One process per board, not threads: mpremote's connection code swaps sys.stdout, which
     threads would share."""
@@ -247,17 +249,38 @@ def fleet(board, build_dir, ports, dry_run=False, as_py=False, say=print):
     say(f"deploying build/{board}{version} to {len(ports)} boards: {', '.join(ports)}")
     with ProcessPoolExecutor(max_workers=min(8, len(ports))) as pool:
         n = len(ports)
-        results = list(pool.map(_deploy_one, [board] * n, [build_dir] * n, ports, [dry_run] * n, [as_py] * n))
+        results = list(pool.map(_deploy_one, [board] * n, [build_dir] * n, ports, [dry_run] * n, [as_py] * n,
+                                [only_micropython] * n))
     for _, line in results:
         say(line)
-    failed = sum(1 for ok, _ in results if not ok)
-    say(f"{len(ports) - failed} of {len(ports)} boards deployed" + (f", {failed} failed" if failed else ""))
+    failed = sum(1 for ok, _ in results if ok is False)
+    skipped = sum(1 for ok, _ in results if ok is None)
+    boards = len(ports) - skipped
+    if not boards:
+        raise Failure(f"none of the {len(ports)} USB serial ports answers as MicroPython: "
+                      "connect a board (or reset the one that hangs), then deploy again")
+    say(f"{boards - failed} of {boards} boards deployed" + (f", {failed} failed" if failed else "")
+        + (f"; {skipped} other serial devices skipped" if skipped else ""))
     return 1 if failed else 0
 
 
-def _deploy_one(board, build_dir, port, dry_run, as_py):
-    """(ok, summary line) of one board's deploy (fleet)."""
+def answers_as_micropython(board, port):
+    """Whether the device on port runs MicroPython (its raw REPL says so within a few seconds)."""
+    try:
+        with Board(port, timeout=3, feed=feeder(board)) as b:
+            b.raw_repl(soft_reset=False)
+            said = b.exec("import sys\nprint(sys.implementation.name)").split()
+            return said[-1:] == ["micropython"]  # the last line: the feed may print before it
+    except Failure:
+        return False
+
+
+def _deploy_one(board, build_dir, port, dry_run, as_py, only_micropython=False):
+    """(ok, summary line) of one board's deploy (fleet); ok is None for a port skipped as no
+    MicroPython board (only_micropython)."""
     started, lines = time.perf_counter(), []
+    if only_micropython and not answers_as_micropython(board, port):
+        return None, f"{port}: skipped: does not answer as MicroPython"
     try:
         plan = deploy(board, build_dir, port, dry_run, as_py, say=lines.append)
     except Failure as e:
