@@ -128,6 +128,26 @@ SWITCH = r"""
 import json
 with open(%(journal)r) as f:
     _j = json.load(f)
+# A version an over-the-air update installed (runtime/ota_switch) is on probation, with the way
+# back in .ota/old: this deploy replaces it, so the probation ends and there is no way back to
+# it (a roll-back would put those files over this build). What it ran, and the releases marked
+# bad, stay: a newer release still updates the board.
+_o = ".ota/state.json"
+if _ex(_o):
+    try:
+        with open(_o) as f:
+            _s = json.load(f)
+        _s.pop("trial", None)
+        _s.pop("last", None)
+        _s["event"] = "replaced by a cable deploy"
+        with open(_o + ".tmp", "w") as f:
+            json.dump(_s, f)
+        os.rename(_o + ".tmp", _o)
+    except ValueError:
+        pass
+if _ex(".ota/switch.json"):
+    os.remove(".ota/switch.json")
+_rmtree(".ota/old")
 
 
 def _move(p):
@@ -194,7 +214,8 @@ def add_arguments(p):
     p.add_argument("--port", action="append", help=PORT_HELP.replace("(default: %(default)s)", "(default: auto)")
                    + "; give it again for more boards: they are deployed to at the same time")
     p.add_argument("--all", action="store_true",
-                   help="every board on a USB serial port that answers as MicroPython, at the same time, one summary line each (other serial devices are skipped)")
+                   help="every board on a USB serial port that answers as MicroPython, at the same time, "
+                   "one summary line each (other serial devices are skipped)")
     p.add_argument("--dry-run", action="store_true", help="print what would change on the board and "
                    "write nothing (the board is still reset, so its firmware runs again)")
     p.add_argument("--py", action="store_true", help="deploy source .py files instead of .mpy "

@@ -23,7 +23,7 @@ import types
 from pathlib import Path
 
 import pytest
-from conftest import require_micropython
+from conftest import board_independent, require_micropython
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -261,6 +261,25 @@ def test_a_running_watchdog_is_fed_through_the_whole_deploy(fake, tmp_path):
     # No exec outlasts the watchdog (at 115200 baud), not even with the feed in front.
     longest = max(len(e[1]) for e in fake.events if e[0] == "exec") / FakeChip.BYTES_PER_MS
     assert longest < timeout / 4, f"an exec takes {longest:.0f} ms on the wire"
+
+
+@board_independent
+def test_a_cable_deploy_ends_an_over_the_air_versions_probation(fake, tmp_path):
+    # An update over the air (runtime/ota_switch) left its version on probation with the way
+    # back in .ota/old; a deploy over the cable replaces it: a roll-back at the next boots must
+    # not put the old files over this build. The history (release number, bad ones) stays.
+    ota = fake.flash / ".ota"
+    (ota / "old" / "lib").mkdir(parents=True)
+    (ota / "old" / "lib" / "lib_a.py").write_text("V = 'from before the update'\n")
+    (ota / "state.json").write_text(json.dumps({"version": "2.0", "serial": 5, "bad": [4], "trial": 1,
+                                                "last": {"version": "2.0", "from": "1.0"}}))
+    first = build_dir(tmp_path, "first")
+    deploy.deploy(BOARD, first, "fake", say=lambda s: None)
+    state = json.loads((ota / "state.json").read_text())
+    assert "trial" not in state and "last" not in state, state
+    assert state["serial"] == 5 and state["bad"] == [4] and state["event"] == "replaced by a cable deploy"
+    assert not (ota / "old").exists()
+    assert on_flash(fake.flash)["lib/lib_a.py"] == (first / "lib" / "lib_a.py").read_bytes()
 
 
 def test_the_feed_fits_the_port(monkeypatch):
