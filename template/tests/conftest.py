@@ -50,6 +50,19 @@ board_independent = pytest.mark.skipif(os.environ.get("BOARD_INDEPENDENT_ELSEWHE
                                        reason="board-independent: the template's matrix runs it in one rendering")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def the_runtime_alone_in_the_templates_tests(request):
+    """The template's tests (tests/runtime) run the runtime with a test app of their own, so their
+    builds leave your app's settings (app-settings.json) out: a required setting of yours must not
+    keep their boards in setup mode. Module scope, so it is set before their module fixtures build."""
+    if request.node.path.parent.name != "runtime":
+        yield
+        return
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BUILD_WITHOUT_APP_SETTINGS", "1")  # tools/build.py WITHOUT_APP_SETTINGS
+        yield
+
+
 def require_micropython():
     """Skip on a platform without the unix port's wheel; fail where it should be installed."""
     if shutil.which("micropython") or (Path(sys.executable).parent / "micropython").exists():

@@ -1,6 +1,7 @@
 """`python -m tools build`: device/ compiled with mpy-cross into build/<board>/."""
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -34,6 +35,12 @@ def checked_build(board, as_py=False):
     return build(board, as_py)
 
 
+# Set by tests/conftest.py for the template's own tests (tests/runtime): they run the runtime
+# with a test app of their own, so your app's settings (a required one would keep their boards in
+# setup mode) are left out of their builds. Your tests (tests/app) build with them.
+WITHOUT_APP_SETTINGS = "BUILD_WITHOUT_APP_SETTINGS"
+
+
 def settings():
     """(defaults, required, ranges, choices, secrets): the runtime's settings (config.example.json,
     the template's) merged with the app's (app-settings.json, yours), as the firmware validates them."""
@@ -44,6 +51,8 @@ def settings():
     app, problems = checks.app_settings(ROOT, defaults)
     if problems:
         raise Failure(problems[0])
+    if os.environ.get(WITHOUT_APP_SETTINGS) == "1":  # the template's tests: the runtime alone
+        app = {}
     required = [k for k in ("wifi_ssid",) if k in defaults]
     ranges, choices, secrets = {}, {}, [k for k in ("wifi_password",) if k in defaults]
     for name, spec in app.items():

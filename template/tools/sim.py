@@ -2,6 +2,7 @@
 import functools
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -23,6 +24,12 @@ VM_ONLY = {"network": "wifi", "rp2": "rp2", "pyb": "pyboard", "esp": "esp", "esp
 # (benchmarks/footprint.py, column fakes); a board has them in ROM, so the modeled heap gets
 # that much more.
 FAKES_HEAP = 20480
+# The fakes of the buses with your device models (tools/vm/_periph.py, sim/devices.py) load when
+# the firmware first uses a bus, or when the readings set pin levels: about 24 KiB more of the unix
+# port's heap. On a board the buses are silicon and the devices other chips, so a firmware that
+# names a bus (or readings that set pins) gets that much more, and the rest keeps the strict heap.
+BUSES_HEAP = 24576
+BUS_NAMES = re.compile(rb"\b(?:I2C|SoftI2C|SPI|SoftSPI|PWM|ADC|Timer|UART|RTC|time_pulse_us|bitstream)\b")
 # Exit codes of the fake machine module (tools/vm/machine.py): the reset cause of the next boot.
 REBOOTS = {42: "HARD_RESET", 43: "DEEPSLEEP_RESET", 44: "WDT_RESET"}  # 44: the host's Watchdog fired
 # A boot with no tick this long after its Wi-Fi step is stuck before the heartbeat, most often in
@@ -63,6 +70,19 @@ def vm_modules():
         if old not in sources:  # a fake an update removed must not stay importable
             old.unlink()
     return out
+
+
+def uses_buses(flash):
+    """Whether the firmware on flash names a bus of machine (its .py or .mpy files, where names are
+    plain bytes), or the readings set pin levels: then the fakes of the buses will load."""
+    for f in flash.rglob("*"):
+        if f.suffix in (".py", ".mpy") and f.is_file() and BUS_NAMES.search(f.read_bytes()):
+            return True
+    state = Path(os.environ.get("MPSIM_STATE") or ROOT / "sim" / "state.json")
+    try:
+        return b'"pins"' in state.read_bytes()
+    except OSError:
+        return False
 
 
 def vm_env(board, ticks, cause, hold_button, wifi, flash_bytes=0):
@@ -228,7 +248,7 @@ def boot(args, build_dir):
         if flash == ROOT / ".sim" / board and (ROOT / "config.json").exists() and not (flash / "config.json").exists():
             shutil.copyfile(ROOT / "config.json", flash / "config.json")
     # The board's heap, plus what the fakes take (in ROM on a board).
-    heap = args.heap or FACTS[board]["heap_kib"] * 1024 + FAKES_HEAP
+    heap = args.heap or FACTS[board]["heap_kib"] * 1024 + FAKES_HEAP + (BUSES_HEAP if uses_buses(flash) else 0)
     flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
     http_port = str(args.http_port or free_port())  # the setup page's port, the same across reboots
     if args.serve:

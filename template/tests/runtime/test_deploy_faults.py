@@ -465,7 +465,16 @@ def boots(flash, tmp, project):
     from a build): the firmware must print its boot line."""
     copy = tmp / "boot"
     shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(flash, copy)
+    for f in flash.rglob("*"):  # file by file: the running firmware may remove one (boot_count) meanwhile
+        dst = copy / f.relative_to(flash)
+        try:
+            if f.is_dir():
+                dst.mkdir(parents=True, exist_ok=True)
+            else:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, dst)
+        except FileNotFoundError:
+            pass
     code = ("import argparse, sys; from tools import sim; p = argparse.ArgumentParser(); sim.add_arguments(p); "
             f"sys.exit(sim.boot(p.parse_args(['--board', {BOARD!r}, '--flash', {str(copy)!r}, '--ticks', '1']), None))")
     out = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, timeout=60)
