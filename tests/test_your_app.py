@@ -49,11 +49,9 @@ def adopt(project, name):
     shutil.copytree(src / "device", project / "device", dirs_exist_ok=True)
     shutil.rmtree(project / "tests" / "app", ignore_errors=True)
     shutil.copytree(src / "tests" / "app", project / "tests" / "app")
-    extra = src / "extra_config.json"
-    if extra.exists():
-        example = project / "config.example.json"
-        example.write_text(json.dumps(dict(json.loads(example.read_text()), **json.loads(extra.read_text())),
-                                      indent=2) + "\n")
+    settings = src / "app-settings.json"  # meter's holds a required setting: the template's tests must not care
+    if settings.exists():
+        shutil.copyfile(settings, project / "app-settings.json")
     return sorted(p.relative_to(src).as_posix() for p in src.rglob("*.py"))
 
 
