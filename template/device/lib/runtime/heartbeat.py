@@ -1,5 +1,6 @@
 # The second step of the boot story (main.py): Wi-Fi, app.setup(ctx), then the
-# heartbeat, app.loop(ctx) once per tick, for ever.
+# heartbeat, app.loop(ctx) once per tick, for ever. The boot half (Wi-Fi,
+# app.setup, the watchdog) is runtime/launch, dropped before the first tick.
 #
 # ctx, handed to app.setup(ctx) and app.loop(ctx):
 #   ctx.log     debug / info / warning / error / exception
@@ -17,6 +18,7 @@ import time
 import machine
 from micropython import const
 
+import runtime
 from runtime import CRASH_COUNT, target
 
 TYPE_CHECKING = False  # the type checker reads it as True; MicroPython has no typing module
@@ -25,15 +27,6 @@ if TYPE_CHECKING:
 
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
 _PULSE_MS = const(50)  # the status LED's blink at each tick: long enough for an eye
-
-
-async def _coroutine():
-    pass
-
-
-# On MicroPython an `async def` function has this type (a plain def is a "function").
-_ASYNC = type(_coroutine)
-del _coroutine
 
 
 def clear_crash_count():
@@ -73,23 +66,6 @@ class Context:
         self.log.flush()  # the batch on flash before the reset (runtime/log)
         clear_crash_count()
         machine.reset()
-
-    def start_watchdog(self):
-        # Started late (after Wi-Fi and app.setup) and only in normal mode: once
-        # running it cannot be stopped, not even by a soft reset.
-        if not target.WATCHDOG or self.wdt:
-            return
-        try:
-            os.stat("NO_WATCHDOG")
-            self.log.info("watchdog: off, NO_WATCHDOG file present")
-            return
-        except OSError:
-            pass
-        ms = self.config["watchdog_ms"]
-        if target.WDT_MAX_MS and ms > target.WDT_MAX_MS:
-            ms = target.WDT_MAX_MS
-        self.wdt = self.hw.watchdog(ms)
-        self.log.info("watchdog: on, %d ms", ms)
 
     def run_tick(self, loop):
         # One heartbeat: the app's loop, failure counting, Wi-Fi upkeep, watchdog.
@@ -162,28 +138,18 @@ def run(log, hw, conf, reset_cause):
 
 def _run(log, hw, conf, reset_cause):
     ctx = Context(log, conf, hw, reset_cause)
-    if reset_cause == "SOFT_RESET":  # a watchdog started before the soft reset still runs: feed it now
-        ctx.start_watchdog()
-    if target.WIFI:
-        from runtime.net import Wifi
+    from runtime import launch  # Wi-Fi, app.setup(ctx), the watchdog: boot-only, dropped after use
 
-        ctx.net = Wifi(conf, log)
-        sleep = ctx.net.start(ctx.feed)  # wifi_on_fail "sleep" after a failed connect: its ms, else 0
-        if sleep:
-            log.warning("wifi: deep sleep for %d ms, then a fresh boot", sleep)
-            clear_crash_count()  # sleeping is not crashing
-            log.flush()
-            machine.deepsleep(sleep)
-    import app
-
-    started = app.setup(ctx)
-    if started is not None or type(app.loop) is _ASYNC:  # an async app: one asyncio event loop
+    app, started, is_async = launch.run(ctx)
+    del launch
+    runtime.forget("launch")
+    if is_async:  # an async app: one asyncio event loop
         gc.collect()  # asyncio's objects want contiguous room: the boot's garbage out of the way
         from runtime import tasks
 
         tasks.run(ctx, started, app.loop, conf["loop_interval_ms"])  # never returns
-    ctx.start_watchdog()
     interval = conf["loop_interval_ms"]
+    gc.collect()  # the boot half's code out of the way before the first tick
     while True:
         started = time.ticks_ms()
         ctx.run_tick(app.loop)
