@@ -67,6 +67,23 @@ class Context:
         clear_crash_count()
         machine.reset()
 
+    def start_watchdog(self):
+        # Started late (after Wi-Fi and app.setup, by runtime/launch or runtime/tasks) and only in
+        # normal mode: once running it cannot be stopped, not even by a soft reset.
+        if not target.WATCHDOG or self.wdt:
+            return
+        try:
+            os.stat("NO_WATCHDOG")
+            self.log.info("watchdog: off, NO_WATCHDOG file present")
+            return
+        except OSError:
+            pass
+        ms = self.config["watchdog_ms"]
+        if target.WDT_MAX_MS and ms > target.WDT_MAX_MS:
+            ms = target.WDT_MAX_MS
+        self.wdt = self.hw.watchdog(ms)
+        self.log.info("watchdog: on, %d ms", ms)
+
     def run_tick(self, loop):
         # One heartbeat: the app's loop, failure counting, Wi-Fi upkeep, watchdog.
         if self.led:

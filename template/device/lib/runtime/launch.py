@@ -1,8 +1,7 @@
 # The heartbeat's boot half (runtime/heartbeat): Wi-Fi, app.setup(ctx), the
-# watchdog. All of it runs once per boot, so the heartbeat drops this module
+# watchdog's start. All of it runs once per boot, so the heartbeat drops this module
 # before its first tick (as main.py drops runtime/startup): its code holds no
 # heap while the app runs.
-import os
 import time
 
 import machine
@@ -24,7 +23,7 @@ def run(ctx):
     # async setup's coroutine); a plain app's watchdog is on already.
     log, conf = ctx.log, ctx.config
     if ctx.cause == "SOFT_RESET":  # a watchdog started before the soft reset still runs: feed it now
-        start_watchdog(ctx)
+        ctx.start_watchdog()
     if target.WIFI:
         from runtime.net import Wifi
 
@@ -40,7 +39,7 @@ def run(ctx):
     started = app.setup(ctx)
     is_async = started is not None or type(app.loop) is _ASYNC
     if not is_async:  # an async app starts it after its setup's coroutine (runtime/tasks)
-        start_watchdog(ctx)
+        ctx.start_watchdog()
     return app, started, is_async
 
 
@@ -61,21 +60,3 @@ def connect(net, feed):
         time.sleep_ms(100)
     log.info("wifi: connected, address %s", wlan.ifconfig()[0])
     return True
-
-
-def start_watchdog(ctx):
-    # Started late (after Wi-Fi and app.setup) and only in normal mode: once
-    # running it cannot be stopped, not even by a soft reset.
-    if not target.WATCHDOG or ctx.wdt:
-        return
-    try:
-        os.stat("NO_WATCHDOG")
-        ctx.log.info("watchdog: off, NO_WATCHDOG file present")
-        return
-    except OSError:
-        pass
-    ms = ctx.config["watchdog_ms"]
-    if target.WDT_MAX_MS and ms > target.WDT_MAX_MS:
-        ms = target.WDT_MAX_MS
-    ctx.wdt = ctx.hw.watchdog(ms)
-    ctx.log.info("watchdog: on, %d ms", ms)

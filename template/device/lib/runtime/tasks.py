@@ -22,11 +22,7 @@ def run(ctx, started, loop, interval):
 async def _heartbeat(ctx, started, loop, interval):
     if started is not None:  # the rest of an async setup(ctx)
         await started
-    from runtime import launch  # boot-only: loaded again for this one call, then dropped
-
-    launch.start_watchdog(ctx)
-    del launch
-    __import__("runtime").forget("launch")
+    ctx.start_watchdog()
     while True:
         begun = time.ticks_ms()
         if ctx.led:
