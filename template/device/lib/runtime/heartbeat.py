@@ -23,6 +23,8 @@ from runtime import CRASH_COUNT, target
 
 TYPE_CHECKING = False  # the type checker reads it as True; MicroPython has no typing module
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from runtime.net import Wifi
 
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
@@ -49,8 +51,7 @@ class Context:
         self.led = hw.led(target.LED, target.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0
-        # With config ota_url: ticks_ms of the next over-the-air update check (runtime/ota), the first at tick 1.
-        self.ota = time.ticks_ms() if target.WIFI and config.get("ota_url", "") else None
+        self.ota: Callable | None = None  # with config ota_url: runtime/ota_tick.check (runtime/launch)
         self.report_every = config["mem_report_ticks"]  # read once: run_tick is the hot path
 
     def feed(self):
@@ -111,15 +112,8 @@ class Context:
                 self.log.exception("wifi: upkeep failed", e)
         self.feed()
         self.tick += 1
-        at = self.ota  # over-the-air updates: checks, and a new version's stable boot
-        if at is not None and (self.tick in (1, _STABLE_TICKS) or time.ticks_diff(time.ticks_ms(), at) >= 0):
-            try:
-                from runtime import ota  # loaded only while it works (runtime/ota)
-
-                self.ota = ota.due(self, at)
-            except Exception as e:  # MemoryError loading it, a full flash: the app runs on
-                self.ota = time.ticks_add(time.ticks_ms(), self.config.get("ota_check_ms", 3600000))
-                self.log.warning("ota: %r", e)
+        if self.ota:  # over-the-air updates: checks, and a new version's stable boot
+            self.ota(self)
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
             # Again, for a console that USB connected after the boot: why this boot happened.

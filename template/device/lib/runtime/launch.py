@@ -34,6 +34,10 @@ def run(ctx):
             clear_crash_count()  # sleeping is not crashing
             log.flush()
             machine.deepsleep(sleep)
+        if conf.get("ota_url", ""):  # over-the-air updates: the first check at tick 1
+            from runtime.ota_tick import check
+
+            ctx.ota = check
     import app
 
     started = app.setup(ctx)
