@@ -153,7 +153,7 @@ def _run(log, hw, conf, reset_cause):
 
     app, started, is_async = launch.run(ctx)
     del launch
-    runtime.forget("launch")
+    runtime.forget("launch", "net_boot")
     if is_async:  # an async app: one asyncio event loop
         gc.collect()  # asyncio's objects want contiguous room: the boot's garbage out of the way
         from runtime import tasks
