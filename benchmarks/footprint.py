@@ -223,7 +223,7 @@ class VirtualBoard:
 # any other module of the build follows, in name order.
 ORDER = ["runtime", "runtime.target", "runtime.log", "runtime.jsonscan", "runtime.schema", "runtime.config", "runtime.safety",
          "runtime.startup", "drivers", "drivers.gpio", "drivers.{port}", "drivers.linux", "runtime.net",
-         "runtime.heartbeat", "app", "asyncio", "runtime.tasks", "runtime.keep", "runtime.setup_page",
+         "runtime.heartbeat", "runtime.launch", "runtime.net_boot", "app", "asyncio", "runtime.tasks", "runtime.keep", "runtime.setup_page",
          "runtime.setup_form", "runtime.provision"]
 MODULES = """import gc, micropython, sys
 import simos, simsys, simtime

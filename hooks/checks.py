@@ -69,7 +69,7 @@ USER_TOOLS = "tools.toml"  # the user's tool settings: extend-exclude leaves pat
 WIFI_MODULES = ("lib/runtime/net.py", "lib/runtime/provision.py", "lib/runtime/setup_form.py",
                 "lib/runtime/setup_page.py", "lib/runtime/keep.py",
                 "lib/runtime/ota.py", "lib/runtime/ota_http.py", "lib/runtime/ota_verify.py",
-                "lib/runtime/ota_switch.py")
+                "lib/runtime/ota_switch.py", "lib/runtime/ota_tick.py", "lib/runtime/net_boot.py")
 
 
 class Finding:

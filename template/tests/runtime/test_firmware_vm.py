@@ -41,8 +41,9 @@ def test_normal_mode_runs_the_heartbeat(tmp_path, board):
 
 
 def test_the_boot_step_leaves_memory_before_the_app_runs(tmp_path):
-    # main.py drops runtime/startup, config, jsonscan and safety once the boot decisions are made:
-    # while the app runs, their code must hold no heap (nothing may import them again).
+    # main.py drops runtime/startup, config, jsonscan and safety once the boot decisions are made,
+    # the heartbeat its boot half before the first tick: while the app runs, their code must hold
+    # no heap (nothing may import them again).
     (tmp_path / "config.json").write_text(json.dumps({"wifi_ssid": "home"}))
     # Listed: the modules loaded, and every module's global that still holds another module
     # (a global of boot.py would keep runtime.safety alive).
@@ -53,15 +54,27 @@ def test_the_boot_step_leaves_memory_before_the_app_runs(tmp_path):
         "            for k in dir(m):\n"
         "                v = getattr(m, k)\n"
         "                if type(v) is type(sys):\n"
-        "                    print('held:', v.__name__)\n")
+        "                    print('held:', v.__name__)\n"
+        "        for m in ('runtime.heartbeat', 'runtime.net'):\n"  # and the names their code still holds
+        "            if m in sys.modules:\n"
+        "                mod = sys.modules[m]\n"
+        "                names = dir(mod) + dir(getattr(mod, 'Context', None)) + dir(getattr(mod, 'Wifi', None))\n"
+        "                print('names:', m, ' '.join(names))\n")
     out = sim(tmp_path, "--ticks", "15")
     assert out.returncode == 0, out.stderr
     [line] = [line for line in out.stdout.splitlines() if line.startswith("modules:")]
     loaded = set(line.split()[1:])
     held = {line.split()[1] for line in out.stdout.splitlines() if line.startswith("held:")}
     assert {"runtime.heartbeat", "runtime.log", "app"} <= loaded and "runtime.log" in held
-    dropped = {"runtime.startup", "runtime.config", "runtime.jsonscan", "runtime.safety"}
+    # The heartbeat's boot half too (runtime/launch, runtime/net_boot): the Wi-Fi connect, app.setup.
+    # The over-the-air check (runtime/ota_tick) loads only with config ota_url: not set here.
+    dropped = {"runtime.startup", "runtime.config", "runtime.jsonscan", "runtime.safety", "runtime.launch",
+               "runtime.net_boot", "runtime.ota_tick"}
     assert not loaded & dropped and not held & dropped
+    names = {line.split()[1]: set(line.split()[2:]) for line in out.stdout.splitlines() if line.startswith("names:")}
+    assert "run_tick" in names["runtime.heartbeat"]  # the listing works
+    boot_only = set().union(*names.values()) & {"connect", "start", "_ASYNC"}
+    assert not boot_only, f"boot-only code left resident: {boot_only}"
     assert "asyncio" not in loaded, "a plain app must not pay for asyncio"
 
 

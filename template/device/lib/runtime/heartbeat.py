@@ -1,5 +1,6 @@
 # The second step of the boot story (main.py): Wi-Fi, app.setup(ctx), then the
-# heartbeat, app.loop(ctx) once per tick, for ever.
+# heartbeat, app.loop(ctx) once per tick, for ever. The boot half (Wi-Fi,
+# app.setup, the watchdog) is runtime/launch, dropped before the first tick.
 #
 # ctx, handed to app.setup(ctx) and app.loop(ctx):
 #   ctx.log     debug / info / warning / error / exception
@@ -17,23 +18,17 @@ import time
 import machine
 from micropython import const
 
+import runtime
 from runtime import CRASH_COUNT, target
 
 TYPE_CHECKING = False  # the type checker reads it as True; MicroPython has no typing module
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from runtime.net import Wifi
 
 _STABLE_TICKS = const(10)  # ticks after which a boot counts as stable
 _PULSE_MS = const(50)  # the status LED's blink at each tick: long enough for an eye
-
-
-async def _coroutine():
-    pass
-
-
-# On MicroPython an `async def` function has this type (a plain def is a "function").
-_ASYNC = type(_coroutine)
-del _coroutine
 
 
 def clear_crash_count():
@@ -56,8 +51,7 @@ class Context:
         self.led = hw.led(target.LED, target.LED_ACTIVE_LOW)
         self.wdt = None
         self.failures = 0
-        # With config ota_url: ticks_ms of the next over-the-air update check (runtime/ota), the first at tick 1.
-        self.ota = time.ticks_ms() if target.WIFI and config.get("ota_url", "") else None
+        self.ota: Callable | None = None  # with config ota_url: runtime/ota_tick.check (runtime/launch)
         self.report_every = config["mem_report_ticks"]  # read once: run_tick is the hot path
 
     def feed(self):
@@ -75,8 +69,8 @@ class Context:
         machine.reset()
 
     def start_watchdog(self):
-        # Started late (after Wi-Fi and app.setup) and only in normal mode: once
-        # running it cannot be stopped, not even by a soft reset.
+        # Started late (after Wi-Fi and app.setup, by runtime/launch or runtime/tasks) and only in
+        # normal mode: once running it cannot be stopped, not even by a soft reset.
         if not target.WATCHDOG or self.wdt:
             return
         try:
@@ -118,15 +112,8 @@ class Context:
                 self.log.exception("wifi: upkeep failed", e)
         self.feed()
         self.tick += 1
-        at = self.ota  # over-the-air updates: checks, and a new version's stable boot
-        if at is not None and (self.tick in (1, _STABLE_TICKS) or time.ticks_diff(time.ticks_ms(), at) >= 0):
-            try:
-                from runtime import ota  # loaded only while it works (runtime/ota)
-
-                self.ota = ota.due(self, at)
-            except Exception as e:  # MemoryError loading it, a full flash: the app runs on
-                self.ota = time.ticks_add(time.ticks_ms(), self.config.get("ota_check_ms", 3600000))
-                self.log.warning("ota: %r", e)
+        if self.ota:  # over-the-air updates: checks, and a new version's stable boot
+            self.ota(self)
         if self.tick == _STABLE_TICKS:
             clear_crash_count()
             # Again, for a console that USB connected after the boot: why this boot happened.
@@ -162,28 +149,18 @@ def run(log, hw, conf, reset_cause):
 
 def _run(log, hw, conf, reset_cause):
     ctx = Context(log, conf, hw, reset_cause)
-    if reset_cause == "SOFT_RESET":  # a watchdog started before the soft reset still runs: feed it now
-        ctx.start_watchdog()
-    if target.WIFI:
-        from runtime.net import Wifi
+    from runtime import launch  # Wi-Fi, app.setup(ctx), the watchdog: boot-only, dropped after use
 
-        ctx.net = Wifi(conf, log)
-        sleep = ctx.net.start(ctx.feed)  # wifi_on_fail "sleep" after a failed connect: its ms, else 0
-        if sleep:
-            log.warning("wifi: deep sleep for %d ms, then a fresh boot", sleep)
-            clear_crash_count()  # sleeping is not crashing
-            log.flush()
-            machine.deepsleep(sleep)
-    import app
-
-    started = app.setup(ctx)
-    if started is not None or type(app.loop) is _ASYNC:  # an async app: one asyncio event loop
+    app, started, is_async = launch.run(ctx)
+    del launch
+    runtime.forget("launch", "net_boot")
+    if is_async:  # an async app: one asyncio event loop
         gc.collect()  # asyncio's objects want contiguous room: the boot's garbage out of the way
         from runtime import tasks
 
         tasks.run(ctx, started, app.loop, conf["loop_interval_ms"])  # never returns
-    ctx.start_watchdog()
     interval = conf["loop_interval_ms"]
+    gc.collect()  # the boot half's code out of the way before the first tick
     while True:
         started = time.ticks_ms()
         ctx.run_tick(app.loop)

@@ -1,4 +1,5 @@
-# Wi-Fi station: connect with a deadline, and reconnect without blocking.
+# Wi-Fi station: reconnect without blocking (the boot's connect, with a
+# deadline, is runtime/launch).
 #
 # WLAN.connect() returns at once and retries forever, so every wait here polls
 # isconnected() against a deadline and feeds the watchdog while it waits.
@@ -26,12 +27,6 @@ class Wifi:
         self._next = None  # ticks_ms of the next reconnect attempt (None: at once)
         self._since = None  # ticks_ms of the attempt in progress
 
-    def start(self, feed):
-        # Connect at boot. Returns the ms of deep sleep wifi_on_fail "sleep" asks for when that fails, else 0.
-        if self.connect(feed) or self.config["wifi_on_fail"] != "sleep":
-            return 0
-        return self.config["wifi_retry_ms"]
-
     def isconnected(self):
         return self.wlan.isconnected()
 
@@ -49,25 +44,6 @@ class Wifi:
                          waited, status_name(self.wlan.status()))
         self.wlan.disconnect()
         self.wlan.active(False)
-
-    def connect(self, feed):
-        # Blocking, with a deadline: used once at boot.
-        timeout = self.config["wifi_timeout_ms"]
-        self.log.info("wifi: connecting to %s", self.config["wifi_ssid"])
-        self._start()
-        started = time.ticks_ms()
-        while not self.wlan.isconnected():
-            waited = time.ticks_diff(time.ticks_ms(), started)
-            if waited > timeout:
-                self._give_up(waited)
-                self._next = time.ticks_add(time.ticks_ms(), self.retry_ms)
-                return False
-            feed()
-            time.sleep_ms(100)
-        self.log.info("wifi: connected, address %s", self.wlan.ifconfig()[0])
-        self.retry_ms = self.config["wifi_retry_ms"]
-        self._next = None
-        return True
 
     def keep_up(self):
         # Called once per tick: never blocks. Reconnects with a growing backoff,
