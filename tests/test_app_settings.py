@@ -238,3 +238,18 @@ def test_a_plain_pico_has_no_wifi_settings_ships_no_wifi_code_and_starts_on_defa
     runtime = {p.name for p in (flash / "lib" / "runtime").iterdir()}
     assert "heartbeat.mpy" in runtime and not runtime & {"net.mpy", "provision.mpy", "setup_form.mpy", "setup_page.mpy"}
     assert not (flash / "config.json").exists()
+
+
+def test_piped_answers_fill_the_secrets_without_a_terminal_warning(project):
+    # Answers piped in (a script, CI): no terminal to hide a secret on, so nothing to warn about;
+    # the secret still lands in config.json and is never printed.
+    order = [*json.loads((project / "config.example.json").read_text()), *DECLARED]
+    answers = {"wifi_ssid": "home", "wifi_password": "pw-991", "mqtt_server": "broker.local", "mqtt_token": TOKEN}
+    piped = "".join(answers.get(key, "") + "\n" for key in order)
+    out = subprocess.run([sys.executable, "-m", "tools", "config"], cwd=project, input=piped, capture_output=True,
+                         text=True, check=False, timeout=60)
+    assert out.returncode == 0, out
+    assert "echo" not in out.stderr and "Warning" not in out.stderr, out.stderr
+    saved = json.loads((project / "config.json").read_text())
+    assert saved["wifi_password"] == "pw-991" and saved["mqtt_token"] == TOKEN, saved
+    assert TOKEN not in out.stdout + out.stderr and "pw-991" not in out.stdout + out.stderr

@@ -6,6 +6,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -269,3 +270,17 @@ def test_statvfs_reports_the_boards_flash(project, tmp_path, size):
     assert before[:3] == (4096, 4096, blocks) and before[5:] == (0, 0, 0, 0, 255), before
     assert 0 < before[3] == before[4] < blocks, before
     assert before[3] - after[3] == 3, (before, after)
+
+
+def test_an_edited_project_config_is_named_when_the_board_keeps_its_own(project, tmp_path):
+    # The default flash takes the project's config.json once; an edit made later is not used
+    # (the board's may come from its setup page), and the run says so instead of ignoring it.
+    mine = tmp_path / "proj"
+    shutil.copytree(project, mine, ignore=shutil.ignore_patterns(".sim", "build"))
+    (mine / "config.json").write_text('{"wifi_ssid": "home"}')
+    out = conftest.sim(mine, "--board", "rp2_pico_w", "--ticks", "1", timeout=120)
+    assert out.returncode == 0 and "keeps its own" not in out.stdout, out.stdout + out.stderr
+    (mine / "config.json").write_text('{"wifi_ssid": "home", "loop_interval_ms": 500}')
+    out = conftest.sim(mine, "--board", "rp2_pico_w", "--ticks", "1", timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "sim: the board keeps its own .sim/rp2_pico_w/config.json, not the config.json here" in out.stdout, out.stdout

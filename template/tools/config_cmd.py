@@ -41,7 +41,9 @@ def run(args):
     if args.push:
         deploy.push_config(args.port, args.dry_run, board=args.board)
     else:
-        make(board=args.board)
+        # Piped answers have no terminal to hide a secret on: read them as the others (getpass
+        # would only warn that it cannot hide them).
+        make(ask_secret=getpass.getpass if sys.stdin.isatty() else input, board=args.board)
     return 0
 
 

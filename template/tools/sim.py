@@ -245,8 +245,13 @@ def boot(args, build_dir):
     else:
         install(build_dir, flash)
         # The default flash starts from the project's config.json, when there is one.
-        if flash == ROOT / ".sim" / board and (ROOT / "config.json").exists() and not (flash / "config.json").exists():
-            shutil.copyfile(ROOT / "config.json", flash / "config.json")
+        mine, its = ROOT / "config.json", flash / "config.json"
+        if flash == ROOT / ".sim" / board and mine.exists():
+            if not its.exists():
+                shutil.copyfile(mine, its)
+            elif its.read_bytes() != mine.read_bytes():  # an edit here would otherwise go unseen
+                print(f"sim: the board keeps its own .sim/{board}/config.json, not the config.json here; "
+                      "delete the board's to start from yours", flush=True)
     # The board's heap, plus what the fakes take (in ROM on a board).
     heap = args.heap or FACTS[board]["heap_kib"] * 1024 + FAKES_HEAP + (BUSES_HEAP if uses_buses(flash) else 0)
     flash = flash.resolve()  # the VM runs inside it: a relative --flash DIR would point elsewhere there
