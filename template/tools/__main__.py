@@ -49,7 +49,10 @@ def main(argv=None):
     except Failure as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C: what it left, for a command that leaves a board mid-way
+        said = getattr(COMMANDS[a.command], "INTERRUPTED", None)
+        if said:
+            print(f"\ninterrupted: {said}", file=sys.stderr)
         return 130
 
 

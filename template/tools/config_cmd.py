@@ -41,9 +41,18 @@ def run(args):
     if args.push:
         deploy.push_config(args.port, args.dry_run, board=args.board)
     else:
-        # Piped answers have no terminal to hide a secret on: read them as the others (getpass
-        # would only warn that it cannot hide them).
-        make(ask_secret=getpass.getpass if sys.stdin.isatty() else input, board=args.board)
+        if sys.stdin.isatty():
+            make(board=args.board)
+        else:
+            # Piped answers: no terminal echoes them, so each prompt ends its own line; and no
+            # terminal to hide a secret on, so a secret is read as the others (getpass would only
+            # warn that it cannot hide it). Neither is ever printed.
+            def piped(prompt):
+                answer = input(prompt)
+                print()
+                return answer
+
+            make(ask=piped, ask_secret=piped, board=args.board)
     return 0
 
 

@@ -40,6 +40,10 @@ from . import device
 from .device import Board
 from .project import BOARDS, FACTS, PORT_HELP, PROJECT, ROOT, Failure, Usage
 
+# What Ctrl-C during a deploy leaves (tools/__main__.py says it).
+INTERRUPTED = ("the board boots a whole firmware, the previous one or this one (the next deploy finishes "
+               "a switch cut short and removes the staged files); its app is stopped: run deploy again, "
+               "or reset the board")
 MANIFEST = ".deployed"  # on the board: the files the last deploy wrote, one JSON list
 JOURNAL = ".deploying"  # on the board while a deploy switches to the staged files
 STAGING = ".staging"  # on the board: the new files, until all of them are there and checked

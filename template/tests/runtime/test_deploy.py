@@ -499,3 +499,22 @@ def test_deploy_reaches_a_board_whose_app_holds_the_heap(board, project):
     finally:
         app.write_text(original)
         assert tool(project, "deploy", "--port", board.port).returncode == 0
+
+
+def test_ctrl_c_during_a_deploy_says_what_it_left(board, project, tmp_path):
+    changed = tmp_path / "changed"
+    shutil.copytree(project, changed, ignore=shutil.ignore_patterns("build", "__pycache__"))
+    (changed / "device" / "lib" / "blob.py").write_text("DATA = %r\n" % ("x" * 30000))
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "tools", "deploy", "--port", board.port], cwd=changed,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=like_a_terminal)
+    for line in proc.stdout:
+        if " write " in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted: the board boots a whole firmware" in err and "Traceback" not in err, err
+    again = tool(changed, "deploy", "--port", board.port, timeout=120)
+    assert again.returncode == 0, again.stderr
+    built = changed / "build" / BOARDS[0] / "lib" / "blob.mpy"
+    assert (board.flash / "lib" / "blob.mpy").read_bytes() == built.read_bytes()
