@@ -132,23 +132,27 @@ SWITCH = r"""
 import json
 with open(%(journal)r) as f:
     _j = json.load(f)
-# A version an over-the-air update installed (runtime/ota_switch) is on probation, with the way
-# back in .ota/old: this deploy replaces it, so the probation ends and there is no way back to
-# it (a roll-back would put those files over this build). What it ran, and the releases marked
-# bad, stay: a newer release still updates the board.
+# Over-the-air updates (runtime/ota_switch) see a cable deploy as the build that runs: the
+# probation of a version an update installed ends, and the way back to the one before it goes
+# (a roll-back would put those files over this build). The releases marked bad stay, and the
+# release number becomes at least that of the newest release made where this deploy came from
+# (the journal's "released"): the board installs only a release newer than this build.
 _o = ".ota/state.json"
-if _ex(_o):
+_r = _j.get("released", 0)
+if _r or _ex(_o):
     try:
         with open(_o) as f:
             _s = json.load(f)
-        _s.pop("trial", None)
-        _s.pop("last", None)
-        _s["event"] = "replaced by a cable deploy"
-        with open(_o + ".tmp", "w") as f:
-            json.dump(_s, f)
-        os.rename(_o + ".tmp", _o)
-    except ValueError:
-        pass
+    except (OSError, ValueError):
+        _s = {"bad": []}
+    for _k in ("trial", "last", "version"):
+        _s.pop(_k, None)
+    _s["serial"] = max(_s.get("serial", 0), _r)
+    _s["event"] = "replaced by a cable deploy"
+    _mkdirs(_o)
+    with open(_o + ".tmp", "w") as f:
+        json.dump(_s, f)
+    os.rename(_o + ".tmp", _o)
 if _ex(".ota/switch.json"):
     os.remove(".ota/switch.json")
 _rmtree(".ota/old")
@@ -574,7 +578,8 @@ def survey(dev, local):
     return Survey(dev.exec(SURVEY % (want, MANIFEST, JOURNAL)))
 
 
-def sync(local, port="auto", dry_run=False, follow=False, say=print, check=None, prune=True, feed=NO_FEED):
+def sync(local, port="auto", dry_run=False, follow=False, say=print, check=None, prune=True, feed=NO_FEED,
+         released=0):
     """Make the board hold `local` ({path: bytes}), then hard-reset it. Returns the plan.
 
     prune=False leaves every other file alone (no stale or twin removal): `config --push`.
@@ -609,7 +614,7 @@ def sync(local, port="auto", dry_run=False, follow=False, say=print, check=None,
             if (plan or plan.clean) and not fresh:  # soft reset: none of the app's timers or callbacks run
                 dev.raw_repl()
             try:
-                apply(dev, plan, local, say)
+                apply(dev, plan, local, say, released)
             except Failure:
                 try:  # the previous firmware is whole: let it run again
                     dev.reset()
@@ -690,7 +695,7 @@ def prepare(plan, local):
     return code + f"for d in {dirs!r}:\n if not _ex(d):\n  os.mkdir(d)\n"
 
 
-def apply(dev, plan, local, say):
+def apply(dev, plan, local, say, released=0):
     if not plan and not plan.clean:
         return
     if plan.clean:
@@ -715,6 +720,8 @@ def apply(dev, plan, local, say):
     if not plan:
         return
     journal = {"put": switch_order(plan.put), "remove": plan.remove, "rmdir": plan.rmdir}
+    if released:
+        journal["released"] = released
     say(f"switching: {len(journal['put'])} to rename into place, {len(plan.remove)} to remove")
     switch(dev, journal)
 
@@ -722,7 +729,18 @@ def apply(dev, plan, local, say):
 def deploy(board, build_dir, port="auto", dry_run=False, as_py=False, follow=False, say=print):
     """`deploy`: the build (and config.json when present) onto the board."""
     return sync(local_files(build_dir), port, dry_run, follow, say,
-                check=lambda found: check_target(board, found, build_dir, as_py), feed=feeder(board))
+                check=lambda found: check_target(board, found, build_dir, as_py), feed=feeder(board),
+                released=released_serial(board))
+
+
+def released_serial(board):
+    """The release number of the newest over-the-air release of board made here (`release`
+    writes dist/ota/<board>/latest.json), or 0: a board that gets this deploy installs only a
+    newer one."""
+    try:
+        return int(json.loads((ROOT / "dist" / "ota" / board / "latest.json").read_text())["serial"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
 
 
 def push_config(port="auto", dry_run=False, say=print, board=None):

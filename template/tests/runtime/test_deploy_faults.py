@@ -276,10 +276,26 @@ def test_a_cable_deploy_ends_an_over_the_air_versions_probation(fake, tmp_path):
     first = build_dir(tmp_path, "first")
     deploy.deploy(BOARD, first, "fake", say=lambda s: None)
     state = json.loads((ota / "state.json").read_text())
-    assert "trial" not in state and "last" not in state, state
+    assert not {"trial", "last", "version"} & set(state), state  # the board now runs "the deployed build"
     assert state["serial"] == 5 and state["bad"] == [4] and state["event"] == "replaced by a cable deploy"
     assert not (ota / "old").exists()
     assert on_flash(fake.flash)["lib/lib_a.py"] == (first / "lib" / "lib_a.py").read_bytes()
+
+
+@board_independent
+def test_a_cable_deploy_counts_as_the_newest_release_made_here(fake, tmp_path):
+    # Releases 1 to 7 were made here (dist/ota/, `release`), then the app changed and went over
+    # the cable: the board must not "update" to release 7, which is older than this build.
+    pointer = deploy.ROOT / "dist" / "ota" / BOARD / "latest.json"
+    pointer.parent.mkdir(parents=True)
+    pointer.write_text(json.dumps({"board": BOARD, "version": "1.6", "serial": 7}))
+    deploy.deploy(BOARD, build_dir(tmp_path, "first"), "fake", say=lambda s: None)
+    state = json.loads((fake.flash / ".ota" / "state.json").read_text())
+    assert state["serial"] == 7 and state["event"] == "replaced by a cable deploy", state
+    # A board with a newer release than this machine knows keeps its number.
+    (fake.flash / ".ota" / "state.json").write_text(json.dumps({"version": "1.9", "serial": 9, "bad": []}))
+    deploy.deploy(BOARD, build_dir(tmp_path, "second"), "fake", say=lambda s: None)
+    assert json.loads((fake.flash / ".ota" / "state.json").read_text())["serial"] == 9
 
 
 def test_the_feed_fits_the_port(monkeypatch):
